@@ -1,0 +1,99 @@
+"""ASGI middleware that refuses request bodies over MAX_REQUEST_BODY_BYTES with 413.
+
+Django's ASGI handler reads the whole body (to a temporary file) before any view or middleware
+runs, and uvicorn sets no limit, so the cap has to sit in front of Django. Bodies here are tiny,
+so buffering up to the cap and replaying it to Django is cheap. A body over the cap is read on
+and thrown away (up to DRAIN_FACTOR times the cap) before the 413 goes out: a server that
+answers and closes while the client is still sending makes the client see a connection reset
+instead of the 413.
+"""
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from django.conf import settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_TOO_LARGE = json.dumps(
+    {
+        "error": {
+            "code": "payload_too_large",
+            "message": "Request body is larger than the allowed limit.",
+        }
+    }
+).encode()
+
+
+DRAIN_FACTOR = 16
+
+
+class BodySizeLimitMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        chunks: list[bytes] = []
+        size = 0
+        more_body = True
+        while more_body and size <= limit * DRAIN_FACTOR:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            more_body = message.get("more_body", False)
+            if size <= limit:
+                chunks.append(chunk)
+        if size > limit or _declared_length(scope) > limit:
+            await _reject(send)
+            return
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        # Later calls wait for the client to disconnect, as the real receive does.
+        return await receive()
+
+    return replay
+
+
+async def _reject(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(_TOO_LARGE)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _TOO_LARGE})

@@ -1,0 +1,81 @@
+"""The one place that turns failures into HTTP responses.
+
+Every error body has the same shape, so the bank's client and operators can rely on it:
+    {"error": {"code": "<stable_code>", "message": "<human text>", "fields": {...}, ...}}
+`fields` appears for invalid input and names every bad field. No stack trace or SQL ever leaves.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from payments.errors import PaymentsError
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = "2"
+
+
+def error_body(code: str, message: str, **extra) -> dict:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's EXCEPTION_HANDLER; returning None lets Django answer (and log) a real 500."""
+    if isinstance(exc, PaymentsError):
+        return Response(error_body(exc.code, exc.message, **exc.details), status=exc.status_code)
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        return Response(
+            error_body("invalid_request", "The request body is invalid.", fields=fields),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, exceptions.ParseError):
+        return Response(
+            error_body("malformed_json", "The request body is not a valid JSON document."),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("payload_too_large", "Request body is larger than the allowed limit."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.APIException):
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(exc.wait)
+        return Response(
+            error_body(exc.default_code, str(exc.detail)), status=exc.status_code, headers=headers
+        )
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # Database down, pool exhausted, or a lock/statement timeout: the transaction was rolled
+        # back, so nothing is half-written and the sender can safely retry.
+        logger.error("database unavailable: %s", type(exc.__cause__ or exc).__name__)
+        return Response(
+            error_body("service_unavailable", "Temporarily unavailable, retry later."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+    return None
+
+
+def bad_request(request, exception=None) -> JsonResponse:
+    return JsonResponse(error_body("bad_request", "Bad request."), status=400)
+
+
+def not_found(request, exception=None) -> JsonResponse:
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def server_error(request) -> JsonResponse:
+    return JsonResponse(error_body("server_error", "Internal server error."), status=500)

@@ -1,0 +1,13 @@
+from django.urls import include, path, re_path
+
+from core.exceptions import not_found
+
+urlpatterns = [
+    path("api/", include("payments.urls")),
+    # Last: every other path gets the JSON 404, in DEBUG too (instead of Django's HTML page).
+    re_path(r"", not_found),
+]
+
+handler400 = "core.exceptions.bad_request"
+handler404 = "core.exceptions.not_found"
+handler500 = "core.exceptions.server_error"

@@ -1,0 +1,100 @@
+"""Organizations, the payments the bank reported, and the append-only log of balance changes.
+
+Money is an integer number of minor units (kopecks) in a BIGINT: never a float. The database,
+not the application, is the last line of defence: uniqueness, positivity and PROTECT are
+constraints, so no code path (including a bug or a manual SQL session) can break them silently.
+"""
+
+from django.db import models
+from django.db.models.functions import Now
+
+
+class MoneyField(models.BigIntegerField):
+    """Minor units (kopecks) as a 64-bit integer; every money column shares this definition."""
+
+
+class Organization(models.Model):
+    inn = models.CharField(max_length=12, unique=True)
+    name = models.CharField(max_length=255, blank=True, default="")
+    balance = MoneyField(default=0, db_default=0)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "organization"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance__gte=0), name="organization_balance_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inn} {self.name}".strip()
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        CREDITED = "credited"
+
+    operation_id = models.UUIDField(unique=True)
+    # References the organization by INN so that the payment can be recorded before the
+    # organization row is touched; Django creates the FK DEFERRABLE INITIALLY DEFERRED, so it is
+    # checked at commit, by which time the crediting step has created the organization if needed.
+    organization = models.ForeignKey(
+        Organization,
+        to_field="inn",
+        db_column="payer_inn",
+        on_delete=models.PROTECT,
+        related_name="payments",
+    )
+    amount = MoneyField()
+    document_number = models.CharField(max_length=64)
+    document_date = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, db_default=Status.CREDITED)
+    created_at = models.DateTimeField(db_default=Now())
+    credited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "payment"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payment_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="pending", credited_at__isnull=True)
+                    | models.Q(status="credited", credited_at__isnull=False)
+                ),
+                name="payment_credited_at_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation_id} {self.amount} -> {self.organization_id}"
+
+
+class BalanceLog(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="balance_logs"
+    )
+    # One log row per credited payment: a second credit of the same payment cannot be recorded.
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="balance_log")
+    delta = MoneyField()
+    balance_after = MoneyField()
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "balance_log"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(delta__gt=0), name="balance_log_delta_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(balance_after__gte=0), name="balance_log_balance_non_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} +{self.delta} = {self.balance_after}"
