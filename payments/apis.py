@@ -1,0 +1,52 @@
+"""HTTP endpoints: validate, call one service or selector, serialize. Nothing else."""
+
+from adrf.views import APIView
+from asgiref.sync import sync_to_async
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from payments.fields import (
+    PAYER_INN_REGEX,
+    AwareDateTimeField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictRegexField,
+    StrictUUIDField,
+)
+from payments.selectors import organization_balance_get
+from payments.services import payment_process
+
+MAX_AMOUNT = 10**15
+
+
+class PaymentWebhookApi(APIView):
+    """The bank's delivery endpoint; safe to call any number of times for one operation."""
+
+    class InputSerializer(serializers.Serializer):
+        operation_id = StrictUUIDField()
+        amount = StrictIntegerField(min_value=1, max_value=MAX_AMOUNT)
+        payer_inn = StrictRegexField(
+            PAYER_INN_REGEX,
+            trim_whitespace=False,
+            error_messages={"invalid": "Must be a string of 10 or 12 digits."},
+        )
+        document_number = StrictCharField(max_length=64)
+        document_date = AwareDateTimeField()
+
+    async def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # Django transactions are sync-only: the whole service runs in one thread hop.
+        outcome = await sync_to_async(payment_process)(**serializer.validated_data)
+        return Response(
+            {
+                "operation_id": str(serializer.validated_data["operation_id"]),
+                "status": outcome.value,
+            }
+        )
+
+
+class OrganizationBalanceApi(APIView):
+    async def get(self, request, inn: str):
+        balance = await organization_balance_get(inn=inn)
+        return Response({"inn": inn, "balance": balance})

@@ -1,0 +1,58 @@
+"""Serializer fields that accept exactly the JSON types the bank contract names.
+
+DRF's stock fields are lenient: IntegerField takes "145000" and 145000.0, CharField takes
+numbers, UUIDField takes integers, DateTimeField takes naive datetimes. For money and identity
+that leniency hides sender bugs, so these fields check the JSON type first.
+"""
+
+from rest_framework import serializers
+
+# An INN is 10 (organization) or 12 (individual) ASCII digits; the checksum is not enforced.
+INN_PATTERN = "[0-9]{10}(?:[0-9]{2})?"
+PAYER_INN_REGEX = rf"^{INN_PATTERN}\Z"
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = {"invalid": "Must be a JSON integer."}
+
+    def to_internal_value(self, data):
+        # bool is a subclass of int in Python; JSON true/false are not amounts.
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class _StrictStringMixin:
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        try:
+            # JSON may carry lone surrogates ("\ud800"), which PostgreSQL cannot store.
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(_StrictStringMixin, serializers.CharField):
+    default_error_messages = {"not_a_string": "Must be a valid JSON string."}
+
+
+class StrictRegexField(_StrictStringMixin, serializers.RegexField):
+    default_error_messages = {"not_a_string": "Must be a valid JSON string."}
+
+
+class StrictUUIDField(_StrictStringMixin, serializers.UUIDField):
+    default_error_messages = {"not_a_string": "Must be a UUID string."}
+
+
+class AwareDateTimeField(_StrictStringMixin, serializers.DateTimeField):
+    default_error_messages = {
+        "not_a_string": "Must be an ISO 8601 date-time string.",
+        "naive": "Must include a timezone (for example 2024-04-27T21:00:00Z).",
+    }
+
+    def enforce_timezone(self, value):
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.fail("naive")
+        return super().enforce_timezone(value)
