@@ -8,7 +8,7 @@ WITH_DB := $(PY) scripts/embedded_db.py exec --
 
 export DEBUG ?= 1
 
-.PHONY: run test seed migrate lint format install db-stop clean
+.PHONY: run test worker seed migrate lint format install db-stop clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10+ is required")'
@@ -24,6 +24,9 @@ run: $(VENV)/.installed  ## from nothing to the API on http://127.0.0.1:8000
 
 test: $(VENV)/.installed  ## the whole suite on real PostgreSQL
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
+
+worker: $(VENV)/.installed  ## background-mode worker (make run starts one itself in that mode)
+	$(WITH_DB) $(PY) manage.py procrastinate worker
 
 seed: $(VENV)/.installed
 	$(WITH_DB) $(PY) manage.py seed_organizations

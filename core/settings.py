@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "rest_framework",
     "adrf",
+    "procrastinate.contrib.django",
     "payments",
 ]
 
@@ -94,6 +95,25 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Webhook processing ---------------------------------------------------------------------------
+
+# sync: credit inside the request. background: record as pending + enqueue in one transaction,
+# answer "accepted", and let `manage.py procrastinate worker` credit it (see README).
+WEBHOOK_PROCESSING = env_str("WEBHOOK_PROCESSING", "sync")
+if WEBHOOK_PROCESSING not in {"sync", "background"}:
+    raise ValueError("WEBHOOK_PROCESSING must be 'sync' or 'background'")
+# Workers write a heartbeat this often; one silent for WORKER_STALLED_AFTER_SECONDS is dead and
+# the sweep (every PAYMENTS_SWEEP_CRON) puts its running jobs back in the queue.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
+WORKER_STALLED_AFTER_SECONDS = env_int("WORKER_STALLED_AFTER_SECONDS", 30)
+PAYMENTS_SWEEP_CRON = env_str("PAYMENTS_SWEEP_CRON", "* * * * *")
+PAYMENTS_PENDING_GRACE_SECONDS = env_int("PAYMENTS_PENDING_GRACE_SECONDS", 60)
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
+    "stalled_worker_timeout": WORKER_STALLED_AFTER_SECONDS,
+    "queues": ["payments"],
+}
+
 # --- HTTP and API ---------------------------------------------------------------------------------
 
 # Webhook bodies are a few hundred bytes; anything past this is refused with 413 before parsing.
@@ -125,5 +145,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # Start-up chatter (task registration); job failures still log at WARNING/ERROR.
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
+    },
 }

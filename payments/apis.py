@@ -13,8 +13,8 @@ from payments.fields import (
     StrictRegexField,
     StrictUUIDField,
 )
-from payments.selectors import organization_balance_get
-from payments.services import payment_process
+from payments.selectors import organization_balance_get, payment_get
+from payments.services import payment_receive
 
 MAX_AMOUNT = 10**15
 
@@ -37,7 +37,7 @@ class PaymentWebhookApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         # Django transactions are sync-only: the whole service runs in one thread hop.
-        outcome = await sync_to_async(payment_process)(**serializer.validated_data)
+        outcome = await sync_to_async(payment_receive)(**serializer.validated_data)
         return Response(
             {
                 "operation_id": str(serializer.validated_data["operation_id"]),
@@ -50,3 +50,19 @@ class OrganizationBalanceApi(APIView):
     async def get(self, request, inn: str):
         balance = await organization_balance_get(inn=inn)
         return Response({"inn": inn, "balance": balance})
+
+
+class OperationStatusApi(APIView):
+    """Where an operation stands: lets the bank or an operator check a delivery's fate."""
+
+    class OutputSerializer(serializers.Serializer):
+        operation_id = serializers.UUIDField()
+        status = serializers.CharField()
+        amount = serializers.IntegerField()
+        payer_inn = serializers.CharField(source="organization_id")
+        created_at = serializers.DateTimeField()
+        credited_at = serializers.DateTimeField(allow_null=True)
+
+    async def get(self, request, operation_id):
+        payment = await payment_get(operation_id=operation_id)
+        return Response(self.OutputSerializer(payment).data)

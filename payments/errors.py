@@ -30,8 +30,6 @@ class OrganizationNotFound(PaymentsError):
     code = "organization_not_found"
 
 
-class DatabaseUnavailable(PaymentsError):
-    """The database could not be reached or a lock/statement timed out; retrying is safe."""
-
-    status_code = 503
-    code = "service_unavailable"
+class PaymentNotFound(PaymentsError):
+    status_code = 404
+    code = "operation_not_found"

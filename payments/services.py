@@ -1,12 +1,22 @@
-"""Writes. Every change to money happens here, inside one database transaction per call."""
+"""Writes. Every change to money happens here, inside one database transaction per call.
 
+Two ways to process a delivery, chosen by settings.WEBHOOK_PROCESSING (payment_receive):
+- sync: payment_process records and credits in the request's transaction;
+- background: payment_accept records the payment as pending and enqueues its credit job in the
+  same transaction; a worker runs payment_credit. "Acknowledged" therefore always means
+  "durably recorded, with its credit job committed beside it".
+"""
+
+import contextlib
 import enum
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 import psycopg.errors
+from django.conf import settings
 from django.db import DataError, connection, transaction
 
 from payments.errors import BalanceOverflow, PaymentConflict
@@ -17,7 +27,13 @@ logger = logging.getLogger(__name__)
 
 class PaymentOutcome(enum.Enum):
     CREDITED = "credited"
+    ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
+
+
+class ProcessingMode(enum.Enum):
+    SYNC = "sync"
+    BACKGROUND = "background"
 
 
 @dataclass(frozen=True)
@@ -45,7 +61,8 @@ _LOCK_OPERATION = "SELECT pg_advisory_xact_lock(%s)"
 _INSERT_PAYMENT = """
     INSERT INTO payment
         (operation_id, payer_inn, amount, document_number, document_date, status, credited_at)
-    VALUES (%s, %s, %s, %s, %s, 'credited', now())
+    VALUES (%(operation_id)s, %(payer_inn)s, %(amount)s, %(document_number)s,
+            %(document_date)s, %(status)s, CASE WHEN %(status)s = 'credited' THEN now() END)
     ON CONFLICT (operation_id) DO NOTHING
     RETURNING id
 """
@@ -70,6 +87,24 @@ _CREDIT_ORGANIZATION = """
     RETURNING balance_after
 """
 
+# The row lock taken by this UPDATE serializes concurrent runs of one payment's job; the status
+# condition makes every run after the first a no-op.
+_MARK_PAYMENT_CREDITED = """
+    UPDATE payment SET status = 'credited', credited_at = now()
+    WHERE id = %s AND status = 'pending'
+    RETURNING operation_id, payer_inn, amount
+"""
+
+
+def payment_receive(**data) -> PaymentOutcome:
+    """Process a validated delivery in the configured mode (settings.WEBHOOK_PROCESSING).
+
+    Same contract as payment_process (sync) or payment_accept (background).
+    """
+    if ProcessingMode(settings.WEBHOOK_PROCESSING) is ProcessingMode.BACKGROUND:
+        return payment_accept(**data)
+    return payment_process(**data)
+
 
 def payment_process(
     *,
@@ -88,39 +123,132 @@ def payment_process(
     would overflow the balance column.
     """
     data = PaymentData(operation_id, amount, payer_inn, document_number, document_date)
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            # Deliveries of one operation run one after another; different operations never wait.
-            cursor.execute(_LOCK_OPERATION, [advisory_key(operation_id)])
-            cursor.execute(
-                _INSERT_PAYMENT,
-                [operation_id, payer_inn, amount, document_number, document_date],
-            )
-            inserted = cursor.fetchone()
-            if inserted is None:
-                _payment_check_same(data)
-                logger.info("payment duplicate operation_id=%s", operation_id)
-                return PaymentOutcome.DUPLICATE
-            balance_after = _organization_credit(cursor, data, payment_id=inserted[0])
-    except DataError as exc:
-        if isinstance(exc.__cause__, psycopg.errors.NumericValueOutOfRange):
-            logger.error("payment refused, balance overflow operation_id=%s", operation_id)
-            raise BalanceOverflow(
-                "Crediting this amount would overflow the organization's balance.",
-                details={"payer_inn": payer_inn},
-            ) from exc
-        raise
-    logger.info(
-        "payment credited operation_id=%s payer_inn=%s amount=%s balance_after=%s",
-        operation_id,
-        payer_inn,
-        amount,
-        balance_after,
+    with (
+        _overflow_refused(operation_id=operation_id, payer_inn=payer_inn),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        payment_id = _payment_record(cursor, data, status=Payment.Status.CREDITED)
+        if payment_id is None:
+            return PaymentOutcome.DUPLICATE
+        _organization_ensure(cursor, data)
+        balance_after = _organization_credit(
+            cursor, payer_inn=payer_inn, amount=amount, payment_id=payment_id
+        )
+    _log_credited(
+        operation_id=operation_id, payer_inn=payer_inn, amount=amount, balance_after=balance_after
     )
     return PaymentOutcome.CREDITED
 
 
-def _organization_credit(cursor, data: PaymentData, *, payment_id: int) -> int:
+def payment_accept(
+    *,
+    operation_id: UUID,
+    amount: int,
+    payer_inn: str,
+    document_number: str,
+    document_date: datetime,
+) -> PaymentOutcome:
+    """Record a bank operation as pending and enqueue its credit, in one transaction.
+
+    Returns ACCEPTED once the payment and its job are committed together (neither exists
+    without the other). Duplicates and conflicts are decided at once, exactly as in
+    payment_process, also while the first delivery is still pending.
+    """
+    from payments.tasks import payment_credit_job  # the task module imports this one
+
+    data = PaymentData(operation_id, amount, payer_inn, document_number, document_date)
+    with transaction.atomic(), connection.cursor() as cursor:
+        payment_id = _payment_record(cursor, data, status=Payment.Status.PENDING)
+        if payment_id is None:
+            return PaymentOutcome.DUPLICATE
+        # The payment references its organization; create it now so the deferred FK holds.
+        _organization_ensure(cursor, data)
+        # procrastinate's Django connector writes the job through this same connection, so
+        # the job commits or rolls back with the payment.
+        payment_credit_job.defer(payment_id=payment_id)
+    logger.info("payment accepted operation_id=%s payment_id=%s", operation_id, payment_id)
+    return PaymentOutcome.ACCEPTED
+
+
+def payment_credit(*, payment_id: int) -> bool:
+    """Credit a pending payment to its organization; the worker's job.
+
+    Idempotent: returns True if this call credited the payment, False if it was already
+    credited (a redelivered or retried job). Concurrent calls for one payment credit it once.
+    Raises BalanceOverflow, leaving the payment pending, if the credit would overflow.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_MARK_PAYMENT_CREDITED, [payment_id])
+        row = cursor.fetchone()
+        if row is None:
+            logger.info("payment already credited payment_id=%s", payment_id)
+            return False
+        operation_id, payer_inn, amount = row
+        with _overflow_refused(operation_id=operation_id, payer_inn=payer_inn):
+            balance_after = _organization_credit(
+                cursor, payer_inn=payer_inn, amount=amount, payment_id=payment_id
+            )
+    _log_credited(
+        operation_id=operation_id, payer_inn=payer_inn, amount=amount, balance_after=balance_after
+    )
+    return True
+
+
+_PENDING_WITHOUT_JOB = """
+    SELECT p.id FROM payment p
+    WHERE p.status = 'pending' AND p.created_at < now() - make_interval(secs => %(grace)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM procrastinate_jobs j
+          WHERE j.task_name = %(task)s AND j.args = jsonb_build_object('payment_id', p.id)
+      )
+    ORDER BY p.id
+    LIMIT 1000
+"""
+
+
+def payment_pending_requeue(*, older_than_seconds: int) -> list[int]:
+    """Enqueue a credit job for every pending payment that has none; return their ids.
+
+    A job is committed with its payment, so this finds only payments whose job was deleted
+    (by hand, or by a job-table cleanup). A job that failed for good is left alone: it stays
+    visible as failed instead of being retried forever.
+    """
+    from payments.tasks import CREDIT_TASK, payment_credit_job
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_PENDING_WITHOUT_JOB, {"grace": older_than_seconds, "task": CREDIT_TASK})
+        orphans = [row[0] for row in cursor.fetchall()]
+        for payment_id in orphans:
+            logger.warning("requeueing pending payment without a job payment_id=%s", payment_id)
+            payment_credit_job.defer(payment_id=payment_id)
+    return orphans
+
+
+def _payment_record(cursor, data: PaymentData, *, status: str) -> int | None:
+    """Insert the payment under the operation's lock; None (after checking) if it exists."""
+    # Deliveries of one operation run one after another; different operations never wait.
+    cursor.execute(_LOCK_OPERATION, [advisory_key(data.operation_id)])
+    cursor.execute(
+        _INSERT_PAYMENT,
+        {
+            "operation_id": data.operation_id,
+            "payer_inn": data.payer_inn,
+            "amount": data.amount,
+            "document_number": data.document_number,
+            "document_date": data.document_date,
+            "status": status,
+        },
+    )
+    inserted = cursor.fetchone()
+    if inserted is not None:
+        return inserted[0]
+    _payment_check_same(data)
+    logger.info("payment duplicate operation_id=%s", data.operation_id)
+    return None
+
+
+def _organization_ensure(cursor, data: PaymentData) -> None:
     cursor.execute(_ENSURE_ORGANIZATION, [data.payer_inn])
     if cursor.fetchone() is not None:
         logger.warning(
@@ -128,11 +256,39 @@ def _organization_credit(cursor, data: PaymentData, *, payment_id: int) -> int:
             data.payer_inn,
             data.operation_id,
         )
+
+
+def _organization_credit(cursor, *, payer_inn: str, amount: int, payment_id: int) -> int:
+    """Add amount to the balance and log it; return the new balance."""
     cursor.execute(
-        _CREDIT_ORGANIZATION,
-        {"amount": data.amount, "inn": data.payer_inn, "payment_id": payment_id},
+        _CREDIT_ORGANIZATION, {"amount": amount, "inn": payer_inn, "payment_id": payment_id}
     )
     return cursor.fetchone()[0]
+
+
+@contextlib.contextmanager
+def _overflow_refused(*, operation_id: UUID, payer_inn: str) -> Iterator[None]:
+    """Turn PostgreSQL's "bigint out of range" on the balance into BalanceOverflow."""
+    try:
+        yield
+    except DataError as exc:
+        if not isinstance(exc.__cause__, psycopg.errors.NumericValueOutOfRange):
+            raise
+        logger.error("payment refused, balance overflow operation_id=%s", operation_id)
+        raise BalanceOverflow(
+            "Crediting this amount would overflow the organization's balance.",
+            details={"payer_inn": payer_inn},
+        ) from exc
+
+
+def _log_credited(*, operation_id: UUID, payer_inn: str, amount: int, balance_after: int) -> None:
+    logger.info(
+        "payment credited operation_id=%s payer_inn=%s amount=%s balance_after=%s",
+        operation_id,
+        payer_inn,
+        amount,
+        balance_after,
+    )
 
 
 def _payment_check_same(data: PaymentData) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from payments.apis import OrganizationBalanceApi, PaymentWebhookApi
+from payments.apis import OperationStatusApi, OrganizationBalanceApi, PaymentWebhookApi
 from payments.fields import INN_PATTERN
 
 
@@ -25,4 +25,5 @@ urlpatterns = [
         OrganizationBalanceApi.as_view(),
         name="organization-balance",
     ),
+    path("operations/<uuid:operation_id>/", OperationStatusApi.as_view(), name="operation-status"),
 ]

@@ -20,6 +20,7 @@ from pathlib import Path
 # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its /tmp fallback is fine.
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")  # noqa: S108
 Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+Path(os.environ["XDG_RUNTIME_DIR"]).chmod(0o700)
 ROOT = Path(__file__).resolve().parent.parent
 PGDATA = Path(os.environ.get("EMBEDDED_PGDATA", ROOT / ".pgdata"))
 DATABASE = "payments"
@@ -70,14 +71,20 @@ def run_with_database(command: list[str]) -> int:
     # Own session: the terminal's Ctrl-C reaches only us, and we pass it on exactly once.
     child = subprocess.Popen(command, env=env, start_new_session=True)
 
+    stop_requested = False
+
     def forward(signum, _frame):
+        nonlocal stop_requested
+        stop_requested = True
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signum)
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
     try:
-        return child.wait()
+        code = child.wait()
+        # Stopped on request (Ctrl-C / SIGTERM) is a normal end, whatever the child's status.
+        return 0 if stop_requested else code
     finally:
         if started_here:
             stop()

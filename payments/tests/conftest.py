@@ -1,9 +1,11 @@
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -46,34 +48,81 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup) -> str:
-    """A real uvicorn (2 worker processes) serving the app on a free port, on the test database."""
+def spawn(args: list[str], **env: str) -> subprocess.Popen:
+    """Start a process of this project (uvicorn, a worker) on the test database."""
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def uvicorn_server(*, workers: int = 2, **env: str) -> Iterator[str]:
+    """A real uvicorn serving the app on a free port; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
+    server = spawn(
         [
-            sys.executable, "-m", "uvicorn", "core.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+            "-m", "uvicorn", "core.asgi:application",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--lifespan", "off", "--no-access-log",
         ],
-        cwd=ROOT,
-        env=env,
+        **env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/api/organizations/0000000000/balance/", timeout=1)
-            break
-        except httpx.TransportError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("uvicorn did not start") from None
-            time.sleep(0.2)
-    yield url
-    server.terminate()
     try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+        while True:
+            try:
+                httpx.get(f"{url}/api/organizations/0000000000/balance/", timeout=1)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("uvicorn did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        stop(server)
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup) -> Iterator[str]:
+    """A real uvicorn (2 worker processes) on the test database, shared by the session."""
+    with uvicorn_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sync", "background"])
+def mode(request, settings) -> str:
+    """Run the test in each processing mode (settings.WEBHOOK_PROCESSING)."""
+    settings.WEBHOOK_PROCESSING = request.param
+    return request.param
+
+
+def credit_jobs_run() -> int:
+    """Run every queued credit job here, in order, as a worker would; return how many ran."""
+    from payments.services import payment_credit
+    from payments.tasks import CREDIT_TASK
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (args->>'payment_id')::bigint FROM procrastinate_jobs"
+            " WHERE task_name = %s AND status = 'todo' ORDER BY id",
+            [CREDIT_TASK],
+        )
+        jobs = [row[0] for row in cursor.fetchall()]
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE status = 'todo'")
+    for payment_id in jobs:
+        payment_credit(payment_id=payment_id)
+    return len(jobs)

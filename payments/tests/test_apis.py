@@ -3,10 +3,11 @@
 import json
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from payments.models import BalanceLog, Organization, Payment
-from payments.tests.conftest import EXAMPLE, payload
+from payments.tests.conftest import EXAMPLE, credit_jobs_run, payload
 
 WEBHOOK = "/api/webhook/bank/"
 
@@ -27,35 +28,47 @@ def assert_nothing_written() -> None:
     assert Payment.objects.count() == 0
     assert BalanceLog.objects.count() == 0
     assert Organization.objects.count() == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM procrastinate_jobs")
+        assert cursor.fetchone()[0] == 0
 
 
-def test_example_payload_is_credited_and_balance_is_served(client):
+NEW_STATUS = {"sync": "credited", "background": "accepted"}
+
+
+def test_example_payload_is_credited_and_balance_is_served(client, mode):
     response = post(client, EXAMPLE)
+    credit_jobs_run()
 
     assert response.status_code == 200
-    assert response.json() == {"operation_id": EXAMPLE["operation_id"], "status": "credited"}
+    assert response.json() == {"operation_id": EXAMPLE["operation_id"], "status": NEW_STATUS[mode]}
     balance = client.get("/api/organizations/1234567890/balance/")
     assert balance.status_code == 200
     assert balance.json() == {"inn": "1234567890", "balance": 145000}
 
 
-def test_repeat_delivery_answers_duplicate_and_credits_nothing(client):
+@pytest.mark.parametrize("settle_first", [True, False], ids=["after-credit", "while-pending"])
+def test_repeat_delivery_answers_duplicate_and_credits_nothing(client, mode, settle_first):
     post(client, EXAMPLE)
+    if settle_first:
+        credit_jobs_run()
     response = post(client, EXAMPLE)
+    credit_jobs_run()
 
     assert response.status_code == 200
     assert response.json() == {"operation_id": EXAMPLE["operation_id"], "status": "duplicate"}
     assert Organization.objects.get(inn="1234567890").balance == 145000
+    assert BalanceLog.objects.count() == 1
 
 
-def test_repeat_with_equivalent_timezone_spelling_is_a_duplicate(client):
+def test_repeat_with_equivalent_timezone_spelling_is_a_duplicate(client, mode):
     post(client, EXAMPLE)
     response = post(client, {**EXAMPLE, "document_date": "2024-04-28T00:00:00+03:00"})
 
     assert response.json()["status"] == "duplicate"
 
 
-def test_repeat_with_uppercase_operation_id_is_a_duplicate(client):
+def test_repeat_with_uppercase_operation_id_is_a_duplicate(client, mode):
     post(client, EXAMPLE)
     response = post(client, {**EXAMPLE, "operation_id": EXAMPLE["operation_id"].upper()})
 
@@ -71,9 +84,15 @@ def test_repeat_with_uppercase_operation_id_is_a_duplicate(client):
         ("document_date", "2024-04-27T21:00:01Z"),
     ],
 )
-def test_repeat_with_different_content_is_409_and_changes_nothing(client, field, value):
+@pytest.mark.parametrize("settle_first", [True, False], ids=["after-credit", "while-pending"])
+def test_repeat_with_different_content_is_409_and_changes_nothing(
+    client, mode, settle_first, field, value
+):
     post(client, EXAMPLE)
+    if settle_first:
+        credit_jobs_run()
     response = post(client, {**EXAMPLE, field: value})
+    credit_jobs_run()
 
     assert response.status_code == 409
     error = response.json()["error"]
@@ -84,14 +103,15 @@ def test_repeat_with_different_content_is_409_and_changes_nothing(client, field,
     assert not Organization.objects.filter(inn="0987654321").exists()
 
 
-def test_unknown_extra_fields_are_ignored(client):
+def test_unknown_extra_fields_are_ignored(client, mode):
     response = post(client, payload(comment="ignored", currency="RUB"))
 
     assert response.status_code == 200
 
 
-def test_twelve_digit_inn_is_accepted(client):
+def test_twelve_digit_inn_is_accepted(client, mode):
     response = post(client, payload(payer_inn="123456789012"))
+    credit_jobs_run()
 
     assert response.status_code == 200
     assert Organization.objects.get(inn="123456789012").balance == 145000
@@ -138,7 +158,7 @@ def test_twelve_digit_inn_is_accepted(client):
         ("document_date", None),
     ],
 )
-def test_invalid_field_is_400_naming_the_field_and_writes_nothing(client, field, value):
+def test_invalid_field_is_400_naming_the_field_and_writes_nothing(client, mode, field, value):
     response = post(client, payload(**{field: value}))
 
     assert response.status_code == 400
@@ -148,7 +168,7 @@ def test_invalid_field_is_400_naming_the_field_and_writes_nothing(client, field,
     assert_nothing_written()
 
 
-def test_missing_fields_are_each_named(client):
+def test_missing_fields_are_each_named(client, mode):
     response = post(client, {})
 
     assert response.status_code == 400
@@ -177,7 +197,7 @@ def test_missing_fields_are_each_named(client):
         b"123",
     ],
 )
-def test_malformed_body_is_400_json_and_writes_nothing(client, body):
+def test_malformed_body_is_400_json_and_writes_nothing(client, mode, body):
     response = post(client, body, raw=True)
 
     assert response.status_code == 400
@@ -233,3 +253,38 @@ def test_balance_overflow_is_422_and_records_nothing(client):
     assert Payment.objects.count() == 0
     assert BalanceLog.objects.count() == 0
     assert Organization.objects.get(inn="1234567890").balance == 2**63 - 100
+
+
+def test_operation_status_of_unknown_operation_is_404(client):
+    response = client.get(f"/api/operations/{EXAMPLE['operation_id']}/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "operation_not_found"
+
+
+def test_operation_status_of_malformed_id_is_404(client):
+    response = client.get("/api/operations/not-a-uuid/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_operation_status_follows_the_payment(client, mode):
+    post(client, EXAMPLE)
+    before = client.get(f"/api/operations/{EXAMPLE['operation_id']}/").json()
+    credit_jobs_run()
+    after = client.get(f"/api/operations/{EXAMPLE['operation_id']}/").json()
+
+    expected_before = "pending" if mode == "background" else "credited"
+    assert before["status"] == expected_before
+    assert (before["credited_at"] is None) == (mode == "background")
+    assert after["status"] == "credited"
+    assert after["credited_at"] is not None
+    assert {k: after[k] for k in ("operation_id", "amount", "payer_inn")} == {
+        "operation_id": EXAMPLE["operation_id"],
+        "amount": 145000,
+        "payer_inn": "1234567890",
+    }
+    assert set(after) == {
+        "operation_id", "status", "amount", "payer_inn", "created_at", "credited_at"
+    }  # fmt: skip

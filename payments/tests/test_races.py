@@ -33,14 +33,14 @@ def operation(**overrides) -> dict:
     }
 
 
-def run_simultaneously(calls: list[dict]) -> list:
-    """Call payment_process once per kwargs dict, all released at the same instant."""
+def run_concurrently(function, calls: list[dict]) -> list:
+    """Call function once per kwargs dict, each in its own thread, all released at once."""
     barrier = threading.Barrier(len(calls))
 
     def call(kwargs: dict):
         try:
             barrier.wait(timeout=30)
-            return payment_process(**kwargs)
+            return function(**kwargs)
         except Exception as exc:  # returned, so the test can show which call failed and how
             return exc
         finally:
@@ -48,6 +48,11 @@ def run_simultaneously(calls: list[dict]) -> list:
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(call, calls))
+
+
+def run_simultaneously(calls: list[dict]) -> list:
+    """payment_process once per kwargs dict, all released at the same instant."""
+    return run_concurrently(payment_process, calls)
 
 
 def test_simultaneous_deliveries_of_one_operation_credit_once():

@@ -1,0 +1,50 @@
+"""Background jobs (procrastinate, PostgreSQL-backed): crediting, and the sweep that makes sure
+no accepted payment stays pending because its job was lost or its worker died.
+
+Jobs live in PostgreSQL beside the payments, so a job is committed in the same transaction as
+its payment (no broker that can lose an acknowledged operation), retried with backoff, and
+recovered from a dead worker by the sweep (workers send heartbeats; a worker silent for longer
+than its stalled timeout has its running jobs put back in the queue).
+"""
+
+import logging
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from procrastinate import RetryStrategy
+from procrastinate.contrib.django import app
+
+from payments.services import payment_credit, payment_pending_requeue
+
+logger = logging.getLogger(__name__)
+
+CREDIT_TASK = "payments.credit"
+
+
+@app.task(
+    name=CREDIT_TASK,
+    queue="payments",
+    # ~1 s, 2 s, 4 s ... up to 10 attempts; after that the job ends "failed" (visible in the
+    # procrastinate_jobs table and the admin, logged at ERROR) and the payment stays pending.
+    retry=RetryStrategy(max_attempts=10, exponential_wait=2),
+)
+def payment_credit_job(payment_id: int) -> None:
+    payment_credit(payment_id=payment_id)
+
+
+@app.periodic(cron=settings.PAYMENTS_SWEEP_CRON)
+@app.task(
+    name="payments.sweep", queue="payments", queueing_lock="payments.sweep", pass_context=True
+)
+async def payments_sweep(context, timestamp: int) -> None:
+    """Requeue jobs of dead workers, then re-enqueue pending payments that have no job."""
+    manager = context.app.job_manager
+    stalled = await manager.get_stalled_jobs(
+        seconds_since_heartbeat=settings.WORKER_STALLED_AFTER_SECONDS
+    )
+    for job in stalled:
+        logger.warning("requeueing stalled job id=%s task=%s", job.id, job.task_name)
+        await manager.retry_job(job)
+    await sync_to_async(payment_pending_requeue)(
+        older_than_seconds=settings.PAYMENTS_PENDING_GRACE_SECONDS
+    )

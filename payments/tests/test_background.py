@@ -1,0 +1,243 @@
+"""Background mode with real PostgreSQL and real procrastinate worker processes."""
+
+import asyncio
+import signal
+import time
+import uuid
+from collections import Counter
+from datetime import datetime, timezone
+
+import httpx
+import psycopg
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from payments.models import BalanceLog, Organization, Payment
+from payments.services import (
+    PaymentOutcome,
+    payment_accept,
+    payment_credit,
+    payment_pending_requeue,
+)
+from payments.tasks import CREDIT_TASK
+from payments.tests.conftest import (
+    payload,
+    spawn,
+    stop,
+    test_database_url,
+    uvicorn_server,
+)
+from payments.tests.test_races import run_concurrently
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+INN = "7707083893"
+
+# Fast heartbeats and sweep, so a dead worker's jobs are recovered within seconds.
+WORKER_ENV = {
+    "WORKER_HEARTBEAT_SECONDS": "1",
+    "WORKER_STALLED_AFTER_SECONDS": "3",
+    "PAYMENTS_SWEEP_CRON": "* * * * * */1",
+    "PAYMENTS_PENDING_GRACE_SECONDS": "1",
+}
+
+
+@pytest.fixture(autouse=True)
+def empty_job_queue():
+    """procrastinate's tables are not Django-managed, so the per-test flush leaves them alone."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers"
+            " CASCADE"
+        )
+
+
+def operation(**overrides) -> dict:
+    return {
+        "operation_id": uuid.uuid4(),
+        "amount": 1000,
+        "payer_inn": INN,
+        "document_number": "PAY-1",
+        "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
+        **overrides,
+    }
+
+
+def start_worker() -> "psycopg.Popen":
+    return spawn(["manage.py", "procrastinate", "worker", "--concurrency", "4"], **WORKER_ENV)
+
+
+def job_statuses() -> Counter:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status, count(*) FROM procrastinate_jobs WHERE task_name = %s GROUP BY 1",
+            [CREDIT_TASK],
+        )
+        return Counter(dict(cursor.fetchall()))
+
+
+def wait_until(condition, *, seconds: float = 60, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def all_credited() -> bool:
+    return not Payment.objects.filter(status=Payment.Status.PENDING).exists()
+
+
+def assert_ledger_exact(ops: list[dict]) -> None:
+    """Every operation credited once: balance == sum, one log row per payment."""
+    expected = Counter()
+    for op in ops:
+        expected[op["payer_inn"]] += op["amount"]
+    for inn, total in expected.items():
+        assert Organization.objects.get(inn=inn).balance == total
+        logged = BalanceLog.objects.filter(organization__inn=inn).aggregate(s=Sum("delta"))["s"]
+        assert logged == total
+    assert Payment.objects.count() == len(ops)
+    assert BalanceLog.objects.count() == len(ops)
+    assert not Payment.objects.filter(status=Payment.Status.PENDING).exists()
+
+
+def test_accept_records_pending_payment_with_its_job_and_credits_nothing():
+    op = operation()
+
+    assert payment_accept(**op) is PaymentOutcome.ACCEPTED
+
+    payment = Payment.objects.get()
+    assert (payment.status, payment.credited_at) == (Payment.Status.PENDING, None)
+    assert job_statuses() == {"todo": 1}
+    assert Organization.objects.get(inn=INN).balance == 0
+    assert BalanceLog.objects.count() == 0
+
+
+def test_job_run_twice_credits_once():
+    payment_accept(**operation())
+    payment_id = Payment.objects.get().id
+
+    assert payment_credit(payment_id=payment_id) is True
+    assert payment_credit(payment_id=payment_id) is False
+
+    assert Organization.objects.get(inn=INN).balance == 1000
+    assert BalanceLog.objects.count() == 1
+
+
+def test_simultaneous_runs_of_one_job_credit_once():
+    """20 threads run the same payment's job at once: one credit.
+
+    Seen failing without the protection: with `AND status = 'pending'` dropped from the UPDATE
+    that marks the payment credited, the 19 later runs each tried to credit again; only the
+    one-log-row-per-payment unique constraint stopped them, as 19 IntegrityErrors.
+    """
+    payment_accept(**operation())
+    payment_id = Payment.objects.get().id
+
+    results = run_concurrently(payment_credit, [{"payment_id": payment_id}] * 20)
+
+    assert Counter(results) == {True: 1, False: 19}
+    assert Organization.objects.get(inn=INN).balance == 1000
+
+
+def test_duplicate_storm_in_background_mode_enqueues_and_credits_once_per_operation():
+    """10 operations x 6 simultaneous deliveries: 10 payments, 10 jobs; a real worker credits
+    each once."""
+    ops = [operation(amount=100 + i) for i in range(10)]
+
+    outcomes = run_concurrently(payment_accept, [op for op in ops for _ in range(6)])
+
+    assert Counter(outcomes) == {PaymentOutcome.ACCEPTED: 10, PaymentOutcome.DUPLICATE: 50}
+    assert job_statuses() == {"todo": 10}
+    worker = start_worker()
+    try:
+        wait_until(all_credited, what="the worker to credit every payment")
+    finally:
+        stop(worker)
+    assert_ledger_exact(ops)
+
+
+def test_worker_killed_mid_job_loses_nothing_and_credits_once():
+    """SIGKILL a worker while its jobs hold open transactions; a new worker finishes the work.
+
+    The organization row is locked by this test, so the first worker's jobs block inside their
+    transactions (payment already marked credited, balance not yet). Killing the worker then
+    rolls those transactions back and leaves the jobs "doing" under a dead worker; the new
+    worker's sweep sees the missing heartbeat, requeues them, and every operation ends credited
+    exactly once. Seen failing without the sweep's stalled-job retry: the new worker credited
+    the rest, but timed out with the killed worker's jobs stuck in "doing", payments pending.
+    """
+    ops = [operation(amount=10 + i) for i in range(12)]
+    for op in ops:
+        payment_accept(**op)
+    blocker = psycopg.connect(test_database_url(), autocommit=False)
+    blocker.execute("SELECT 1 FROM organization WHERE inn = %s FOR UPDATE", [INN])
+    first = start_worker()
+    try:
+        wait_until(lambda: job_statuses()["doing"] >= 1, seconds=30, what="jobs in progress")
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert not all_credited()
+    assert job_statuses()["doing"] >= 1
+
+    second = start_worker()
+    try:
+        wait_until(all_credited, what="the new worker to recover and credit everything")
+    finally:
+        stop(second)
+    assert_ledger_exact(ops)
+
+
+def test_pending_payment_whose_job_was_lost_is_requeued_once():
+    payment_accept(**operation())
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_jobs")
+
+    assert len(payment_pending_requeue(older_than_seconds=0)) == 1
+    assert payment_pending_requeue(older_than_seconds=0) == []
+    assert job_statuses() == {"todo": 1}
+
+
+def test_payment_whose_job_failed_for_good_is_left_visible_not_retried_forever():
+    payment_accept(**operation())
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'failed'")
+
+    assert payment_pending_requeue(older_than_seconds=0) == []
+    assert Payment.objects.get().status == Payment.Status.PENDING
+
+
+async def test_background_mode_end_to_end_over_http_with_a_real_worker():
+    """POST -> 200 accepted at once -> status pending -> worker credits -> status credited."""
+    ops = [payload(payer_inn="1111111111", amount=500 + i) for i in range(8)]
+    worker = start_worker()
+    try:
+        with uvicorn_server(WEBHOOK_PROCESSING="background", **WORKER_ENV) as url:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+                responses = await asyncio.gather(
+                    *(client.post("/api/webhook/bank/", json=op) for op in ops for _ in range(3))
+                )
+                statuses = Counter(r.json()["status"] for r in responses)
+                first = ops[0]["operation_id"]
+                deadline = time.monotonic() + 60
+                while (await client.get(f"/api/operations/{first}/")).json()["status"] != (
+                    "credited"
+                ):
+                    assert time.monotonic() < deadline, "operation never credited"
+                    await asyncio.sleep(0.1)
+                while True:
+                    balance = (await client.get("/api/organizations/1111111111/balance/")).json()
+                    if balance["balance"] == sum(op["amount"] for op in ops):
+                        break
+                    assert time.monotonic() < deadline, f"balance stuck at {balance}"
+                    await asyncio.sleep(0.1)
+    finally:
+        stop(worker)
+
+    assert {r.status_code for r in responses} == {200}
+    assert statuses == {"accepted": 8, "duplicate": 16}
