@@ -87,7 +87,7 @@ DATABASES = {
                 "min_size": env_int("DB_POOL_MIN_SIZE", 2),
                 "max_size": env_int("DB_POOL_MAX_SIZE", 20),
                 # A request waits this long for a free connection, then gets a 503.
-                "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 10),
+                "timeout": env_int("DB_POOL_TIMEOUT_SECONDS", 5),
             },
         },
         "TEST": {"NAME": env_str("TEST_DATABASE_NAME", "") or None},

@@ -3,9 +3,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -30,7 +32,7 @@ def payload(**overrides) -> dict:
     return {**EXAMPLE, "operation_id": str(uuid.uuid4()), **overrides}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -49,14 +51,17 @@ test_database_url.__test__ = False  # a helper, not a test
 
 
 def spawn(args: list[str], **env: str) -> subprocess.Popen:
-    """Start a process of this project (uvicorn, a worker) on the test database."""
+    """Start a process of this project (uvicorn, a worker) on the test database.
+
+    It gets its own process group, so a test can kill it with all its children at once.
+    """
     full_env = {
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "LOG_LEVEL": "WARNING",
         **env,
     }
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env)
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env, start_new_session=True)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -68,10 +73,8 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-@contextlib.contextmanager
-def uvicorn_server(*, workers: int = 2, **env: str) -> Iterator[str]:
-    """A real uvicorn serving the app on a free port; yields its base URL."""
-    port = _free_port()
+def uvicorn_start(*, port: int, workers: int = 2, **env: str) -> subprocess.Popen:
+    """Start uvicorn on 127.0.0.1:port and wait until it answers."""
     server = spawn(
         [
             "-m", "uvicorn", "core.asgi:application",
@@ -80,18 +83,25 @@ def uvicorn_server(*, workers: int = 2, **env: str) -> Iterator[str]:
         ],
         **env,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/organizations/0000000000/balance/", timeout=1)
+            return server
+        except httpx.TransportError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                stop(server)
+                raise RuntimeError("uvicorn did not start") from None
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def uvicorn_server(*, workers: int = 2, **env: str) -> Iterator[str]:
+    """A real uvicorn serving the app on a free port; yields its base URL."""
+    port = free_port()
+    server = uvicorn_start(port=port, workers=workers, **env)
     try:
-        while True:
-            try:
-                httpx.get(f"{url}/api/organizations/0000000000/balance/", timeout=1)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("uvicorn did not start") from None
-                time.sleep(0.2)
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
         stop(server)
 
@@ -126,3 +136,46 @@ def credit_jobs_run() -> int:
     for payment_id in jobs:
         payment_credit(payment_id=payment_id)
     return len(jobs)
+
+
+def run_concurrently(function, calls: list[dict]) -> list:
+    """Call function once per kwargs dict, each in its own thread, all released at once."""
+    barrier = threading.Barrier(len(calls))
+
+    def call(kwargs: dict):
+        try:
+            barrier.wait(timeout=30)
+            return function(**kwargs)
+        except Exception as exc:  # returned, so the test can show which call failed and how
+            return exc
+        finally:
+            connection.close()  # this thread's connection goes back to the pool
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(call, calls))
+
+
+# Fast heartbeats and sweep, so a dead worker's jobs are recovered within seconds.
+WORKER_ENV = {
+    "WORKER_HEARTBEAT_SECONDS": "1",
+    "WORKER_STALLED_AFTER_SECONDS": "3",
+    "PAYMENTS_SWEEP_CRON": "* * * * * */1",
+    "PAYMENTS_PENDING_GRACE_SECONDS": "1",
+}
+
+
+@pytest.fixture(autouse=True)
+def empty_job_queue():
+    """procrastinate's tables are not Django-managed, so the per-test flush leaves them alone."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers"
+            " CASCADE"
+        )
+
+
+def start_worker(**env: str) -> subprocess.Popen:
+    """A real procrastinate worker process (4 concurrent jobs) with fast liveness settings."""
+    return spawn(
+        ["manage.py", "procrastinate", "worker", "--concurrency", "4"], **{**WORKER_ENV, **env}
+    )

@@ -22,35 +22,18 @@ from payments.services import (
 )
 from payments.tasks import CREDIT_TASK
 from payments.tests.conftest import (
+    WORKER_ENV,
     payload,
-    spawn,
+    run_concurrently,
+    start_worker,
     stop,
     test_database_url,
     uvicorn_server,
 )
-from payments.tests.test_races import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 INN = "7707083893"
-
-# Fast heartbeats and sweep, so a dead worker's jobs are recovered within seconds.
-WORKER_ENV = {
-    "WORKER_HEARTBEAT_SECONDS": "1",
-    "WORKER_STALLED_AFTER_SECONDS": "3",
-    "PAYMENTS_SWEEP_CRON": "* * * * * */1",
-    "PAYMENTS_PENDING_GRACE_SECONDS": "1",
-}
-
-
-@pytest.fixture(autouse=True)
-def empty_job_queue():
-    """procrastinate's tables are not Django-managed, so the per-test flush leaves them alone."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers"
-            " CASCADE"
-        )
 
 
 def operation(**overrides) -> dict:
@@ -62,10 +45,6 @@ def operation(**overrides) -> dict:
         "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
         **overrides,
     }
-
-
-def start_worker() -> "psycopg.Popen":
-    return spawn(["manage.py", "procrastinate", "worker", "--concurrency", "4"], **WORKER_ENV)
 
 
 def job_statuses() -> Counter:

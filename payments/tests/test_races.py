@@ -4,18 +4,16 @@ Every thread waits on a barrier, so the calls hit the database together. transac
 needed: each thread's transaction must really commit for the others to see it.
 """
 
-import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import PaymentOutcome, payment_process
+from payments.tests.conftest import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,23 +29,6 @@ def operation(**overrides) -> dict:
         "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
         **overrides,
     }
-
-
-def run_concurrently(function, calls: list[dict]) -> list:
-    """Call function once per kwargs dict, each in its own thread, all released at once."""
-    barrier = threading.Barrier(len(calls))
-
-    def call(kwargs: dict):
-        try:
-            barrier.wait(timeout=30)
-            return function(**kwargs)
-        except Exception as exc:  # returned, so the test can show which call failed and how
-            return exc
-        finally:
-            connection.close()  # this thread's connection goes back to the pool
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(call, calls))
 
 
 def run_simultaneously(calls: list[dict]) -> list:
