@@ -109,6 +109,18 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
 }
 
+# --- Security -------------------------------------------------------------------------------------
+# Empty lists switch verification off: development only.
+
+# Standard Webhooks secrets (`whsec_<base64 key>`), comma-separated: during a rotation both the
+# old and the new secret verify. Set: every delivery must be signed by one of them.
+BANK_WEBHOOK_SECRETS = env_list("BANK_WEBHOOK_SECRETS", "")
+# How far webhook-timestamp may lie from this server's clock, either way: a captured delivery
+# cannot be replayed later than this.
+WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
+# Bearer tokens for the read endpoints, comma-separated (one per client, so one can be revoked).
+API_TOKENS = env_list("API_TOKENS", "")
+
 # --- Time -----------------------------------------------------------------------------------------
 
 USE_TZ = True
