@@ -2,8 +2,8 @@
 
 Both are DRF permissions, so protecting a view is one line (`permission_classes = [...]`), and
 both run in APIView.initial(), before the view touches request.data. Each is off while its
-setting is empty (development only). Settings are read per request, so tests switch them with
-override_settings.
+setting is empty: development only, the production system check (payments.checks) refuses to
+start without them. Settings are read per request, so tests switch them with override_settings.
 """
 
 import hashlib

@@ -81,7 +81,7 @@ def webhook_verify(
 
     `headers` is looked up by lower-case name (Django's request.headers ignores case). Returns
     the webhook-id. Raises WebhookSignatureInvalid with details["reason"] naming the failure;
-    raises ValueError for a malformed secret (a configuration error).
+    raises ValueError for a malformed secret (a configuration error, caught by a system check).
     Digests are compared in constant time.
     """
     msg_id = headers.get("webhook-id", "")

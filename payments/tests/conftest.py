@@ -1,13 +1,16 @@
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from asgiref.sync import sync_to_async
 from django.db import connection
 from psycopg.conninfo import make_conninfo
 
@@ -28,7 +31,7 @@ def payload(**overrides) -> dict:
     return {**EXAMPLE, "operation_id": str(uuid.uuid4()), **overrides}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -46,15 +49,18 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup) -> str:
-    """A real uvicorn (2 worker processes) serving the app on a free port, on the test database."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_LEVEL": "WARNING"}
+@contextlib.contextmanager
+def uvicorn_server(*, workers: int, **env: str) -> Iterator[str]:
+    """Run a real uvicorn serving the app on a free port, on the test database; yield its URL.
+
+    `env` is added to this process's environment (e.g. secrets for a production-mode server).
+    """
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_LEVEL": "WARNING", **env}
     server = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "core.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--lifespan", "off", "--no-access-log",
         ],
         cwd=ROOT,
@@ -71,9 +77,45 @@ def live_server_url(django_db_setup) -> str:
                 server.kill()
                 raise RuntimeError("uvicorn did not start") from None
             time.sleep(0.2)
-    yield url
-    server.terminate()
     try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup) -> Iterator[str]:
+    """A real uvicorn (2 worker processes) in development mode: no signatures, no tokens."""
+    with uvicorn_server(workers=2) as url:
+        yield url
+
+
+# Production mode: what a deployment runs (values generated for the tests, never used elsewhere).
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "test-only-5Jw0c8Qm2rYzL1vXbN7tKp3sHd9fGa6eUo4iWy-Rq",
+    "BANK_WEBHOOK_SECRETS": "whsec_dGVzdC1vbmx5LWJhbmstd2ViaG9vay1zZWNyZXQtMzJi",
+    "API_TOKENS": "test-only-reader-token-0123456789abcdefghij",
+    "ALLOWED_HOSTS": "127.0.0.1",
+}
+
+
+@pytest.fixture(scope="session")
+def production_server_url(django_db_setup) -> Iterator[str]:
+    """A real uvicorn (1 worker) with DEBUG=0, webhook secrets and read tokens."""
+    with uvicorn_server(workers=1, **PRODUCTION_ENV) as url:
+        yield url
+
+
+@sync_to_async
+def count_rows(model) -> int:
+    """Count in asgiref's worker thread, and give its connection back (else the test database
+    cannot be dropped at the end of the session)."""
+    try:
+        return model.objects.count()
+    finally:
+        connection.close()

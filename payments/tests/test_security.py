@@ -18,6 +18,7 @@ import pytest
 from django.test import Client
 
 from payments import webhook_signing
+from payments.apps import warn_if_unprotected
 from payments.errors import WebhookSignatureInvalid
 from payments.models import BalanceLog, Organization, Payment
 from payments.tests.conftest import payload
@@ -399,3 +400,61 @@ def test_webhook_needs_no_read_token(client, tokens_on):
     response = post(client, delivery_body(), {})
 
     assert response.status_code == 200
+
+
+# --- Security headers and development warnings ----------------------------------------------------
+
+
+def test_responses_carry_security_headers(client, organization):
+    response = client.get(BALANCE)
+
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+def test_hsts_is_sent_over_https_when_configured(client, settings, organization):
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+
+    response = client.get(BALANCE, secure=True)
+
+    assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+@pytest.mark.parametrize(
+    ("proxy_header", "secure"), [(None, False), (("HTTP_X_FORWARDED_PROTO", "https"), True)]
+)
+def test_forwarded_proto_is_trusted_only_when_opted_in(
+    client, settings, organization, proxy_header, secure
+):
+    settings.SECURE_HSTS_SECONDS = 60
+    settings.SECURE_PROXY_SSL_HEADER = proxy_header
+
+    response = client.get(BALANCE, headers={"X-Forwarded-Proto": "https"})
+
+    assert response.has_header("Strict-Transport-Security") is secure
+
+
+def test_open_endpoints_are_announced_at_startup(settings, caplog):
+    settings.BANK_WEBHOOK_SECRETS = []
+    settings.API_TOKENS = []
+
+    with caplog.at_level(logging.WARNING, logger="payments.apps"):
+        warn_if_unprotected()
+
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(messages) == 2
+    assert "webhook signatures are NOT verified" in messages[0]
+    assert "readable WITHOUT a token" in messages[1]
+
+
+def test_nothing_is_announced_when_both_are_configured(settings, caplog):
+    settings.BANK_WEBHOOK_SECRETS = [OLD_SECRET]
+    settings.API_TOKENS = TOKENS
+
+    with caplog.at_level(logging.WARNING, logger="payments.apps"):
+        warn_if_unprotected()
+
+    assert caplog.records == []
