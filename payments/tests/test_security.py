@@ -217,7 +217,7 @@ REJECTIONS = {
     "timestamp not a number": (_set("webhook-timestamp", "yesterday"), "bad_timestamp"),
     "timestamp with fraction": (_set("webhook-timestamp", "1714251600.5"), "bad_timestamp"),
     "negative timestamp": (_set("webhook-timestamp", "-1714251600"), "bad_timestamp"),
-    "timestamp in ms digits": (_set("webhook-timestamp", "1714251600000000"), "bad_timestamp"),
+    "timestamp of 16 digits": (_set("webhook-timestamp", "1714251600000000"), "bad_timestamp"),
     "non-ascii digits": (_set("webhook-timestamp", "١٧١٤٢٥١٦٠٠"), "bad_timestamp"),
     "stale": (_resigned(age=TOLERANCE + 60), "timestamp_out_of_tolerance"),
     "future": (_resigned(age=-TOLERANCE - 60), "timestamp_out_of_tolerance"),
