@@ -27,7 +27,11 @@ def error_body(code: str, message: str, **extra) -> dict:
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER; returning None lets Django answer (and log) a real 500."""
     if isinstance(exc, PaymentsError):
-        return Response(error_body(exc.code, exc.message, **exc.details), status=exc.status_code)
+        return Response(
+            error_body(exc.code, exc.message, **exc.details),
+            status=exc.status_code,
+            headers=exc.headers,
+        )
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return Response(

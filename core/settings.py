@@ -49,10 +49,12 @@ INSTALLED_APPS = [
     "payments",
 ]
 
-# An API with no sessions, cookies or templates needs only this. (CommonMiddleware's
-# APPEND_SLASH would turn a POST to a slash-less URL into a redirect the bank cannot follow.)
+# An API with no sessions, cookies or templates needs only these two (security headers, see
+# Security below). CommonMiddleware's APPEND_SLASH would turn a POST to a slash-less URL into a
+# redirect the bank cannot follow; CSRF protection guards cookie sessions, and there are none.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 APPEND_SLASH = False
 
@@ -128,6 +130,41 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
 }
+
+# --- Security -------------------------------------------------------------------------------------
+# Empty lists switch verification off: development only; with DEBUG=0 the system check in
+# payments/checks.py refuses to start (manage.py and uvicorn alike, see core/asgi.py).
+
+# Standard Webhooks secrets (`whsec_<base64 key>`), comma-separated: during a rotation both the
+# old and the new secret verify. Set: every delivery must be signed by one of them.
+BANK_WEBHOOK_SECRETS = env_list("BANK_WEBHOOK_SECRETS", "")
+# How far webhook-timestamp may lie from this server's clock, either way: a captured delivery
+# cannot be replayed later than this.
+WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
+# Bearer tokens for the read endpoints, comma-separated (one per client, so one can be revoked).
+API_TOKENS = env_list("API_TOKENS", "")
+
+# Response headers (SecurityMiddleware, XFrameOptionsMiddleware): nosniff, no Referer, no framing.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# TLS. Off by default because they depend on how the deployment terminates TLS (see README);
+# `manage.py check --deploy` names each one that production leaves off.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a proxy that terminates TLS: "HTTP_X_FORWARDED_PROTO,https" makes a request carrying
+# `X-Forwarded-Proto: https` count as secure. Only if the proxy always overwrites that header,
+# or a client could claim HTTPS over plain HTTP.
+_proxy_ssl_header = env_list("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+
+# This API has no cookies, sessions or forms: CSRF protection has nothing to protect (a browser
+# never attaches a webhook signature or a bearer token on its own), so its middleware is absent.
+SILENCED_SYSTEM_CHECKS = ["security.W003"]
 
 # --- Time -----------------------------------------------------------------------------------------
 

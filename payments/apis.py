@@ -5,6 +5,7 @@ from asgiref.sync import sync_to_async
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from payments.auth import HasApiToken, HasBankWebhookSignature
 from payments.fields import (
     PAYER_INN_REGEX,
     AwareDateTimeField,
@@ -21,6 +22,9 @@ MAX_AMOUNT = 10**15
 
 class PaymentWebhookApi(APIView):
     """The bank's delivery endpoint; safe to call any number of times for one operation."""
+
+    # Checked in initial(), before post() parses the body: an unsigned body is never parsed.
+    permission_classes = [HasBankWebhookSignature]
 
     class InputSerializer(serializers.Serializer):
         operation_id = StrictUUIDField()
@@ -47,6 +51,8 @@ class PaymentWebhookApi(APIView):
 
 
 class OrganizationBalanceApi(APIView):
+    permission_classes = [HasApiToken]
+
     async def get(self, request, inn: str):
         balance = await organization_balance_get(inn=inn)
         return Response({"inn": inn, "balance": balance})
@@ -54,6 +60,8 @@ class OrganizationBalanceApi(APIView):
 
 class OperationStatusApi(APIView):
     """Where an operation stands: lets the bank or an operator check a delivery's fate."""
+
+    permission_classes = [HasApiToken]
 
     class OutputSerializer(serializers.Serializer):
         operation_id = serializers.UUIDField()

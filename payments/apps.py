@@ -1,6 +1,31 @@
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 class PaymentsConfig(AppConfig):
     name = "payments"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from payments import checks  # noqa: F401  (registers the system checks)
+
+        if settings.DEBUG:  # with DEBUG off, the system check refuses to start instead
+            warn_if_unprotected()
+
+
+def warn_if_unprotected() -> None:
+    """Say loudly, once per process, that an endpoint is open (allowed in development only)."""
+    if not settings.BANK_WEBHOOK_SECRETS:
+        logger.warning(
+            "BANK_WEBHOOK_SECRETS is empty: webhook signatures are NOT verified, anyone who can "
+            "reach POST /api/webhook/bank/ can credit any balance. Development only."
+        )
+    if not settings.API_TOKENS:
+        logger.warning(
+            "API_TOKENS is empty: balances and operations are readable WITHOUT a token."
+            " Development only."
+        )

@@ -4,11 +4,16 @@
 class PaymentsError(Exception):
     status_code = 400
     code = "payments_error"
+    headers: dict[str, str] = {}  # response headers every instance carries (WWW-Authenticate)
 
-    def __init__(self, message: str, *, details: dict | None = None) -> None:
+    def __init__(
+        self, message: str, *, details: dict | None = None, headers: dict | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        if headers is not None:
+            self.headers = headers
 
 
 class PaymentConflict(PaymentsError):
@@ -33,3 +38,23 @@ class OrganizationNotFound(PaymentsError):
 class PaymentNotFound(PaymentsError):
     status_code = 404
     code = "operation_not_found"
+
+
+class WebhookSignatureInvalid(PaymentsError):
+    """The delivery is not signed by the bank under a current secret within the time tolerance.
+
+    details["reason"] says which check failed; the body was not parsed, nothing was stored.
+    """
+
+    status_code = 401
+    code = "invalid_signature"
+    # A 401 must name a scheme (RFC 9110); none is registered for webhook signatures.
+    headers = {"WWW-Authenticate": 'StandardWebhooks realm="bank-webhook"'}
+
+
+class ApiTokenInvalid(PaymentsError):
+    """The request carries no bearer token, or one that is not configured in API_TOKENS."""
+
+    status_code = 401
+    code = "invalid_token"
+    headers = {"WWW-Authenticate": 'Bearer realm="payments"'}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from asgiref.sync import sync_to_async
 from django.db import connection
 from psycopg.conninfo import make_conninfo
 
@@ -113,6 +114,33 @@ def live_server_url(django_db_setup) -> Iterator[str]:
         yield url
 
 
+# Production mode: what a deployment runs (values generated for the tests, never used elsewhere).
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "test-only-5Jw0c8Qm2rYzL1vXbN7tKp3sHd9fGa6eUo4iWy-Rq",
+    "BANK_WEBHOOK_SECRETS": "whsec_dGVzdC1vbmx5LWJhbmstd2ViaG9vay1zZWNyZXQtMzJi",
+    "API_TOKENS": "test-only-reader-token-0123456789abcdefghij",
+    "ALLOWED_HOSTS": "127.0.0.1",
+}
+
+
+@pytest.fixture(scope="session")
+def production_server_url(django_db_setup) -> Iterator[str]:
+    """A real uvicorn (1 worker) with DEBUG=0, webhook secrets and read tokens."""
+    with uvicorn_server(workers=1, **PRODUCTION_ENV) as url:
+        yield url
+
+
+@sync_to_async
+def count_rows(model) -> int:
+    """Count in asgiref's worker thread, and give its connection back (else the test database
+    cannot be dropped at the end of the session)."""
+    try:
+        return model.objects.count()
+    finally:
+        connection.close()
+
+
 @pytest.fixture(params=["sync", "background"])
 def mode(request, settings) -> str:
     """Run the test in each processing mode (settings.WEBHOOK_PROCESSING)."""
@@ -162,16 +190,6 @@ WORKER_ENV = {
     "PAYMENTS_SWEEP_CRON": "* * * * * */1",
     "PAYMENTS_PENDING_GRACE_SECONDS": "1",
 }
-
-
-@pytest.fixture(autouse=True)
-def empty_job_queue():
-    """procrastinate's tables are not Django-managed, so the per-test flush leaves them alone."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers"
-            " CASCADE"
-        )
 
 
 def start_worker(**env: str) -> subprocess.Popen:

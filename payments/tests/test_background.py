@@ -36,6 +36,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 INN = "7707083893"
 
 
+@pytest.fixture(autouse=True)
+def empty_job_queue():
+    """procrastinate's tables are not Django-managed, so the per-test flush leaves them alone."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers"
+            " CASCADE"
+        )
+
+
 def operation(**overrides) -> dict:
     return {
         "operation_id": uuid.uuid4(),

@@ -6,23 +6,11 @@ from collections import Counter
 
 import httpx
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connection
 
 from payments.models import BalanceLog, Organization, Payment
-from payments.tests.conftest import EXAMPLE, payload
+from payments.tests.conftest import EXAMPLE, count_rows, payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@sync_to_async
-def count_rows(model) -> int:
-    """Count in asgiref's worker thread, and give its connection back (else the test database
-    cannot be dropped at the end of the session)."""
-    try:
-        return model.objects.count()
-    finally:
-        connection.close()
 
 
 async def test_task_example_is_credited_then_duplicate_and_balance_is_served(live_server_url):

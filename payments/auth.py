@@ -1,0 +1,88 @@
+"""Who may call what: the bank proves itself by signing each delivery, readers by a bearer token.
+
+Both are DRF permissions, so protecting a view is one line (`permission_classes = [...]`), and
+both run in APIView.initial(), before the view touches request.data. Each is off while its
+setting is empty: development only, the production system check (payments.checks) refuses to
+start without them. Settings are read per request, so tests switch them with override_settings.
+"""
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Sequence
+
+from django.conf import settings
+from rest_framework.permissions import BasePermission
+
+from payments.errors import ApiTokenInvalid, WebhookSignatureInvalid
+from payments.webhook_signing import webhook_verify
+
+logger = logging.getLogger(__name__)
+
+
+class HasBankWebhookSignature(BasePermission):
+    """Admit a delivery only with a valid, fresh signature by the bank over the raw body bytes."""
+
+    def has_permission(self, request, view) -> bool:
+        secrets = settings.BANK_WEBHOOK_SECRETS
+        if not secrets:
+            return True
+        try:
+            # request.body is the raw bytes (the 413 cap has already applied); the JSON parser
+            # runs later, only for a delivery that passed.
+            webhook_verify(
+                secrets=secrets,
+                body=request.body,
+                headers=request.headers,
+                tolerance_seconds=settings.WEBHOOK_TOLERANCE_SECONDS,
+            )
+        except WebhookSignatureInvalid as exc:
+            # Never the secret or the signature; the id is the sender's, so repr() and truncated.
+            logger.warning(
+                "webhook refused: reason=%s webhook_id=%r client=%s",
+                exc.details["reason"],
+                request.headers.get("webhook-id", "")[:100],
+                request.META.get("REMOTE_ADDR"),
+            )
+            raise
+        return True
+
+
+class HasApiToken(BasePermission):
+    """Admit a request only with `Authorization: Bearer <token>` naming one of API_TOKENS."""
+
+    def has_permission(self, request, view) -> bool:
+        tokens = settings.API_TOKENS
+        if not tokens:
+            return True
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            reason, challenge = "missing_token", 'Bearer realm="payments"'
+        elif not api_token_matches(token=token, tokens=tokens):
+            reason, challenge = "unknown_token", 'Bearer realm="payments", error="invalid_token"'
+        else:
+            return True
+        logger.warning(
+            "read refused: reason=%s path=%s client=%s",
+            reason,
+            request.path,
+            request.META.get("REMOTE_ADDR"),
+        )
+        raise ApiTokenInvalid(
+            "A valid `Authorization: Bearer <token>` header is required.",
+            details={"reason": reason},
+            headers={"WWW-Authenticate": challenge},
+        )
+
+
+def api_token_matches(*, token: str, tokens: Sequence[str]) -> bool:
+    """Whether `token` is one of `tokens`, in time independent of where or whether it matches.
+
+    Hashing first makes every comparison the same length; no comparison stops the loop.
+    """
+    digest = hashlib.sha256(token.encode()).digest()
+    matched = False
+    for candidate in tokens:
+        matched |= hmac.compare_digest(digest, hashlib.sha256(candidate.encode()).digest())
+    return matched

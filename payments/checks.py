@@ -1,0 +1,96 @@
+"""System checks that make an unsafe deployment refuse to start.
+
+They run wherever Django's checks run: every manage.py command, and uvicorn startup when DEBUG
+is off (core/asgi.py). Development (DEBUG=1) may run unsigned and token-less; production may not.
+"""
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+
+from payments.webhook_signing import webhook_secret_key
+
+MIN_API_TOKEN_LENGTH = 32
+
+
+@register(Tags.security)
+def security_settings_check(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """Malformed security settings, always; missing or unsafe ones when DEBUG is off."""
+    errors = _malformed_settings()
+    if not settings.DEBUG:
+        errors += _unsafe_production_settings()
+    return errors
+
+
+def _malformed_settings() -> list[CheckMessage]:
+    errors = []
+    for position, secret in enumerate(settings.BANK_WEBHOOK_SECRETS, start=1):
+        try:
+            webhook_secret_key(secret)
+        except ValueError as exc:
+            errors.append(
+                Error(
+                    f"BANK_WEBHOOK_SECRETS entry {position} is malformed: {exc}.",
+                    hint='Generate one with: python -c "import base64, secrets; '
+                    "print('whsec_' + base64.b64encode(secrets.token_bytes(32)).decode())\"",
+                    id="payments.E005",
+                )
+            )
+    if settings.WEBHOOK_TOLERANCE_SECONDS < 1:
+        errors.append(Error("WEBHOOK_TOLERANCE_SECONDS must be at least 1.", id="payments.E006"))
+    header = settings.SECURE_PROXY_SSL_HEADER
+    if header is not None and len(header) != 2:
+        errors.append(
+            Error(
+                "SECURE_PROXY_SSL_HEADER must be two comma-separated values.",
+                hint="For example: HTTP_X_FORWARDED_PROTO,https",
+                id="payments.E007",
+            )
+        )
+    return errors
+
+
+def _unsafe_production_settings() -> list[CheckMessage]:
+    errors = []
+    if settings.SECRET_KEY == settings.DEV_SECRET_KEY:
+        errors.append(
+            Error(
+                "DEBUG is off but SECRET_KEY is the development default.",
+                hint="Set SECRET_KEY to a long random string.",
+                id="payments.E001",
+            )
+        )
+    if not settings.BANK_WEBHOOK_SECRETS:
+        errors.append(
+            Error(
+                "DEBUG is off but BANK_WEBHOOK_SECRETS is empty: anyone who can reach the "
+                "webhook could credit any balance.",
+                hint="Set BANK_WEBHOOK_SECRETS to the secret(s) the bank signs with.",
+                id="payments.E002",
+            )
+        )
+    if not settings.API_TOKENS:
+        errors.append(
+            Error(
+                "DEBUG is off but API_TOKENS is empty: anyone could read any balance.",
+                hint="Set API_TOKENS to one random token per client.",
+                id="payments.E003",
+            )
+        )
+    elif any(len(token) < MIN_API_TOKEN_LENGTH for token in settings.API_TOKENS):
+        errors.append(
+            Error(
+                f"An API_TOKENS entry is shorter than {MIN_API_TOKEN_LENGTH} characters.",
+                hint="Generate one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"',
+                id="payments.E008",
+            )
+        )
+    if "*" in settings.ALLOWED_HOSTS:
+        errors.append(
+            Error(
+                "DEBUG is off but ALLOWED_HOSTS contains '*'.",
+                hint="List the host names the service is reached by.",
+                id="payments.E004",
+            )
+        )
+    return errors
