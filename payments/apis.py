@@ -37,11 +37,11 @@ class PaymentWebhookApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         # Django transactions are sync-only: the whole service runs in one thread hop.
-        outcome = await sync_to_async(payment_process)(**serializer.validated_data)
+        result = await sync_to_async(payment_process)(**serializer.validated_data)
         return Response(
             {
                 "operation_id": str(serializer.validated_data["operation_id"]),
-                "status": outcome.value,
+                "status": result.outcome.value,
             }
         )
 

@@ -21,6 +21,13 @@ class PaymentOutcome(enum.Enum):
 
 
 @dataclass(frozen=True)
+class PaymentResult:
+    outcome: PaymentOutcome
+    # The organization's balance right after this credit; None for a duplicate (nothing moved).
+    balance_after: int | None = None
+
+
+@dataclass(frozen=True)
 class PaymentData:
     """What the bank reported about one operation, already validated."""
 
@@ -78,12 +85,13 @@ def payment_process(
     payer_inn: str,
     document_number: str,
     document_date: datetime,
-) -> PaymentOutcome:
+) -> PaymentResult:
     """Record a bank operation and credit the payer's organization, exactly once.
 
-    Idempotent on operation_id, including under concurrent deliveries: a repeat with the same
-    content changes nothing and returns DUPLICATE. A repeat with different content raises
-    PaymentConflict and changes nothing. An unknown payer_inn gets its organization created, so
+    Returns the outcome and, when credited, the balance right after the credit. Idempotent on
+    operation_id, including under concurrent deliveries: a repeat with the same content changes
+    nothing and returns DUPLICATE. A repeat with different content raises PaymentConflict and
+    changes nothing. An unknown payer_inn gets its organization created, so
     money that arrived is never refused. Raises BalanceOverflow (nothing recorded) if the credit
     would overflow the balance column.
     """
@@ -99,8 +107,8 @@ def payment_process(
             inserted = cursor.fetchone()
             if inserted is None:
                 _payment_check_same(data)
-                logger.info("payment duplicate operation_id=%s", operation_id)
-                return PaymentOutcome.DUPLICATE
+                logger.debug("payment duplicate operation_id=%s", operation_id)
+                return PaymentResult(PaymentOutcome.DUPLICATE)
             balance_after = _organization_credit(cursor, data, payment_id=inserted[0])
     except DataError as exc:
         if isinstance(exc.__cause__, psycopg.errors.NumericValueOutOfRange):
@@ -110,14 +118,14 @@ def payment_process(
                 details={"payer_inn": payer_inn},
             ) from exc
         raise
-    logger.info(
+    logger.debug(
         "payment credited operation_id=%s payer_inn=%s amount=%s balance_after=%s",
         operation_id,
         payer_inn,
         amount,
         balance_after,
     )
-    return PaymentOutcome.CREDITED
+    return PaymentResult(PaymentOutcome.CREDITED, balance_after)
 
 
 def _organization_credit(cursor, data: PaymentData, *, payment_id: int) -> int:
