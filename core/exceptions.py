@@ -5,6 +5,7 @@ Every error body has the same shape, so the bank's client and operators can rely
 `fields` appears for invalid input and names every bad field. No stack trace or SQL ever leaves.
 """
 
+import functools
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -79,3 +80,19 @@ def not_found(request, exception=None) -> JsonResponse:
 
 def server_error(request) -> JsonResponse:
     return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+
+
+def get_only(view):
+    """Let an async plain-Django view answer GET and HEAD; any other method gets the JSON 405."""
+
+    @functools.wraps(view)
+    async def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return JsonResponse(
+                error_body("method_not_allowed", f'Method "{request.method}" not allowed.'),
+                status=405,
+                headers={"Allow": "GET, HEAD"},
+            )
+        return await view(request, *args, **kwargs)
+
+    return wrapper

@@ -76,6 +76,8 @@ DATABASES = {
         # would leak, so connections come from psycopg's pool instead (which requires 0 here).
         "CONN_MAX_AGE": 0,
         "OPTIONS": {
+            # A dead or unreachable host fails each connection attempt after this long.
+            "connect_timeout": env_int("DB_CONNECT_TIMEOUT_SECONDS", 5),
             # Bounded waits: a stuck lock or query ends in a rollback and a 503 the sender can
             # retry, never in a request that hangs forever holding a pooled connection.
             "options": (
@@ -115,6 +117,11 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
+
+# --- Operations -----------------------------------------------------------------------------------
+
+# /readyz waits at most this long for a pooled connection: a probe never hangs on a dead database.
+HEALTH_DB_TIMEOUT_SECONDS = env_int("HEALTH_DB_TIMEOUT_SECONDS", 2)
 
 # --- Logging --------------------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,7 +30,7 @@ def payload(**overrides) -> dict:
     return {**EXAMPLE, "operation_id": str(uuid.uuid4()), **overrides}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -46,15 +48,14 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup) -> str:
-    """A real uvicorn (2 worker processes) serving the app on a free port, on the test database."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_LEVEL": "WARNING"}
+@contextlib.contextmanager
+def uvicorn_serving(env: dict[str, str], *, workers: int) -> Iterator[str]:
+    """Run `uvicorn core.asgi:application` on a free port with this environment; yield its URL."""
+    port = free_port()
     server = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "core.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--lifespan", "off", "--no-access-log",
         ],
         cwd=ROOT,
@@ -64,16 +65,27 @@ def live_server_url(django_db_setup) -> str:
     deadline = time.monotonic() + 30
     while True:
         try:
-            httpx.get(f"{url}/api/organizations/0000000000/balance/", timeout=1)
+            # /healthz needs no database, so this also works for a server whose database is down.
+            httpx.get(f"{url}/healthz", timeout=1)
             break
         except httpx.TransportError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
                 raise RuntimeError("uvicorn did not start") from None
             time.sleep(0.2)
-    yield url
-    server.terminate()
     try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup) -> Iterator[str]:
+    """A real uvicorn (2 worker processes) serving the app on a free port, on the test database."""
+    env = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_LEVEL": "WARNING"}
+    with uvicorn_serving(env, workers=2) as url:
+        yield url
