@@ -122,15 +122,38 @@ USE_I18N = False
 
 # /readyz waits at most this long for a pooled connection: a probe never hangs on a dead database.
 HEALTH_DB_TIMEOUT_SECONDS = env_int("HEALTH_DB_TIMEOUT_SECONDS", 2)
+# Set (by scripts/serve.sh) when several uvicorn workers run: each writes its metrics to files
+# here and /metrics merges them. prometheus_client reads the variable itself, at import.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 
 # --- Logging --------------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# json: one JSON object per line, for log collectors; plain: readable lines for a terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ValueError(f"LOG_FORMAT must be 'json' or 'plain', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"()": "core.logs.plain_formatter"},
+        "json": {"()": "core.logs.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # uvicorn's own lines (worker start/stop, errors) in the same format once the app is
+        # loaded. Not the parent "uvicorn": configuring it would reset uvicorn.access and so
+        # undo --no-access-log.
+        "uvicorn.error": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
 }

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -84,8 +84,28 @@ def uvicorn_serving(env: dict[str, str], *, workers: int) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def live_server_url(django_db_setup) -> Iterator[str]:
-    """A real uvicorn (2 worker processes) serving the app on a free port, on the test database."""
-    env = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_LEVEL": "WARNING"}
+def live_server_url(django_db_setup, tmp_path_factory) -> Iterator[str]:
+    """A real uvicorn (2 worker processes) serving the app on a free port, on the test database,
+    with multiprocess metrics as scripts/serve.sh runs it."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "LOG_LEVEL": "WARNING",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("prometheus")),
+    }
     with uvicorn_serving(env, workers=2) as url:
         yield url
+
+
+@pytest.fixture
+async def asgi_client() -> AsyncIterator[httpx.AsyncClient]:
+    """The whole ASGI stack in this process (observability, body limit, Django), over httpx.
+
+    Each request's sync work runs on its own thread and connection, as under uvicorn, so tests
+    using it need django_db(transaction=True).
+    """
+    from core.asgi import application
+
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        yield client

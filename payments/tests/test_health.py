@@ -67,7 +67,7 @@ def test_readyz_checks_migrations_only_until_they_are_applied(client, migrations
     assert client.get("/readyz").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 def test_operations_endpoints_refuse_other_methods_with_json_405(client, path):
     response = client.post(path)
 
@@ -85,6 +85,7 @@ def test_readyz_is_503_and_healthz_200_when_the_database_is_unreachable():
         "HEALTH_DB_TIMEOUT_SECONDS": "1",
         "LOG_LEVEL": "ERROR",
     }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with uvicorn_serving(env, workers=1) as url:
         ready = httpx.get(f"{url}/readyz", timeout=30)
         alive = httpx.get(f"{url}/healthz", timeout=30)
