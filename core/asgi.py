@@ -3,21 +3,19 @@
 import os
 import sys
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 
-from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import SystemCheckError
+from core.stack import asgi_stack_build
 
-from core.body_limit import BodySizeLimitMiddleware
+application = asgi_stack_build()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.core.management.base import SystemCheckError  # noqa: E402
 
 # uvicorn's exit status for "the app cannot start": its supervisor then stops (uvicorn >= 0.50)
 # instead of restarting the worker forever, as it does after any other exception.
 STARTUP_FAILURE = 3
-
-application = BodySizeLimitMiddleware(get_asgi_application())
 
 if not settings.DEBUG:
     # manage.py runs the system checks before it serves; uvicorn never does, so an unsafe

@@ -5,6 +5,7 @@ Every error body has the same shape, so the bank's client and operators can rely
 `fields` appears for invalid input and names every bad field. No stack trace or SQL ever leaves.
 """
 
+import functools
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -18,6 +19,8 @@ from payments.errors import PaymentsError
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "2"
+# The code of every 503 (database down, pool exhausted, lock/statement timeout, not ready).
+SERVICE_UNAVAILABLE = "service_unavailable"
 
 
 def error_body(code: str, message: str, **extra) -> dict:
@@ -66,7 +69,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         # back, so nothing is half-written and the sender can safely retry.
         logger.error("database unavailable: %s", type(exc.__cause__ or exc).__name__)
         return Response(
-            error_body("service_unavailable", "Temporarily unavailable, retry later."),
+            error_body(SERVICE_UNAVAILABLE, "Temporarily unavailable, retry later."),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
@@ -83,3 +86,19 @@ def not_found(request, exception=None) -> JsonResponse:
 
 def server_error(request) -> JsonResponse:
     return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+
+
+def get_only(view):
+    """Let an async plain-Django view answer GET and HEAD; any other method gets the JSON 405."""
+
+    @functools.wraps(view)
+    async def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return JsonResponse(
+                error_body("method_not_allowed", f'Method "{request.method}" not allowed.'),
+                status=405,
+                headers={"Allow": "GET, HEAD"},
+            )
+        return await view(request, *args, **kwargs)
+
+    return wrapper

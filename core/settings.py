@@ -79,6 +79,8 @@ DATABASES = {
         # would leak, so connections come from psycopg's pool instead (which requires 0 here).
         "CONN_MAX_AGE": 0,
         "OPTIONS": {
+            # A dead or unreachable host fails each connection attempt after this long.
+            "connect_timeout": env_int("DB_CONNECT_TIMEOUT_SECONDS", 5),
             # Bounded waits: a stuck lock or query ends in a rollback and a 503 the sender can
             # retry, never in a request that hangs forever holding a pooled connection.
             "options": (
@@ -173,19 +175,45 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
 
+# --- Operations -----------------------------------------------------------------------------------
+
+# /readyz waits at most this long for a pooled connection: a probe never hangs on a dead database.
+HEALTH_DB_TIMEOUT_SECONDS = env_int("HEALTH_DB_TIMEOUT_SECONDS", 2)
+# Set (by scripts/serve.sh) when several uvicorn workers run: each writes its metrics to files
+# here and /metrics merges them. prometheus_client reads the variable itself, at import.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+
 # --- Logging --------------------------------------------------------------------------------------
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# json: one JSON object per line, for log collectors; plain: readable lines for a terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ValueError(f"LOG_FORMAT must be 'json' or 'plain', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"()": "core.logs.plain_formatter"},
+        "json": {"()": "core.logs.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.request": {"level": "ERROR"},
         # Start-up chatter (task registration); job failures still log at WARNING/ERROR.
         "procrastinate.periodic": {"level": "WARNING"},
         "procrastinate.blueprints": {"level": "WARNING"},
+        # uvicorn's own lines (worker start/stop, errors) in the same format once the app is
+        # loaded. Not the parent "uvicorn": configuring it would reset uvicorn.access and so
+        # undo --no-access-log.
+        "uvicorn.error": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }

@@ -1,9 +1,14 @@
 from django.urls import include, path, re_path
 
+from core import health, metrics
 from core.exceptions import not_found
 
 urlpatterns = [
     path("api/", include("payments.urls")),
+    # Operations: plain Django views, outside DRF, so API authentication never applies to them.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     # Last: every other path gets the JSON 404, in DEBUG too (instead of Django's HTML page).
     re_path(r"", not_found),
 ]

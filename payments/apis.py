@@ -1,10 +1,12 @@
-"""HTTP endpoints: validate, call one service or selector, serialize. Nothing else."""
+"""HTTP endpoints: validate, call one service or selector, serialize. Nothing else, except that
+the webhook hands what it learned to its summary log line (core.observability)."""
 
 from adrf.views import APIView
 from asgiref.sync import sync_to_async
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.logs import request_log_bind, request_log_timed
 from payments.auth import HasApiToken, HasBankWebhookSignature
 from payments.fields import (
     PAYER_INN_REGEX,
@@ -40,14 +42,17 @@ class PaymentWebhookApi(APIView):
     async def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # Django transactions are sync-only: the whole service runs in one thread hop.
-        outcome = await sync_to_async(payment_receive)(**serializer.validated_data)
-        return Response(
-            {
-                "operation_id": str(serializer.validated_data["operation_id"]),
-                "status": outcome.value,
-            }
+        data = serializer.validated_data
+        operation_id = str(data["operation_id"])
+        # For the delivery's one summary log line (core.observability writes it).
+        request_log_bind(
+            operation_id=operation_id, payer_inn=data["payer_inn"], amount=data["amount"]
         )
+        # Django transactions are sync-only: the whole service runs in one thread hop.
+        with request_log_timed("crediting"):
+            result = await sync_to_async(payment_receive)(**data)
+        request_log_bind(balance_after=result.balance_after)
+        return Response({"operation_id": operation_id, "status": result.outcome.value})
 
 
 class OrganizationBalanceApi(APIView):

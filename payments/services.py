@@ -31,6 +31,14 @@ class PaymentOutcome(enum.Enum):
     DUPLICATE = "duplicate"
 
 
+@dataclass(frozen=True)
+class PaymentResult:
+    outcome: PaymentOutcome
+    # The organization's balance right after this credit; None when no balance moved
+    # (a duplicate, or an operation accepted for a background credit).
+    balance_after: int | None = None
+
+
 class ProcessingMode(enum.Enum):
     SYNC = "sync"
     BACKGROUND = "background"
@@ -96,7 +104,7 @@ _MARK_PAYMENT_CREDITED = """
 """
 
 
-def payment_receive(**data) -> PaymentOutcome:
+def payment_receive(**data) -> PaymentResult:
     """Process a validated delivery in the configured mode (settings.WEBHOOK_PROCESSING).
 
     Same contract as payment_process (sync) or payment_accept (background).
@@ -113,10 +121,11 @@ def payment_process(
     payer_inn: str,
     document_number: str,
     document_date: datetime,
-) -> PaymentOutcome:
+) -> PaymentResult:
     """Record a bank operation and credit the payer's organization, exactly once.
 
-    Idempotent on operation_id, including under concurrent deliveries: a repeat with the same
+    Returns the outcome and, when credited, the balance right after the credit. Idempotent on
+    operation_id, including under concurrent deliveries: a repeat with the same
     content changes nothing and returns DUPLICATE. A repeat with different content raises
     PaymentConflict and changes nothing. An unknown payer_inn gets its organization created, so
     money that arrived is never refused. Raises BalanceOverflow (nothing recorded) if the credit
@@ -130,15 +139,13 @@ def payment_process(
     ):
         payment_id = _payment_record(cursor, data, status=Payment.Status.CREDITED)
         if payment_id is None:
-            return PaymentOutcome.DUPLICATE
+            return PaymentResult(PaymentOutcome.DUPLICATE)
         _organization_ensure(cursor, data)
         balance_after = _organization_credit(
             cursor, payer_inn=payer_inn, amount=amount, payment_id=payment_id
         )
-    _log_credited(
-        operation_id=operation_id, payer_inn=payer_inn, amount=amount, balance_after=balance_after
-    )
-    return PaymentOutcome.CREDITED
+    # No log line here: the request's one summary line (core.observability) carries it all.
+    return PaymentResult(PaymentOutcome.CREDITED, balance_after)
 
 
 def payment_accept(
@@ -148,7 +155,7 @@ def payment_accept(
     payer_inn: str,
     document_number: str,
     document_date: datetime,
-) -> PaymentOutcome:
+) -> PaymentResult:
     """Record a bank operation as pending and enqueue its credit, in one transaction.
 
     Returns ACCEPTED once the payment and its job are committed together (neither exists
@@ -161,14 +168,14 @@ def payment_accept(
     with transaction.atomic(), connection.cursor() as cursor:
         payment_id = _payment_record(cursor, data, status=Payment.Status.PENDING)
         if payment_id is None:
-            return PaymentOutcome.DUPLICATE
+            return PaymentResult(PaymentOutcome.DUPLICATE)
         # The payment references its organization; create it now so the deferred FK holds.
         _organization_ensure(cursor, data)
         # procrastinate's Django connector writes the job through this same connection, so
         # the job commits or rolls back with the payment.
         payment_credit_job.defer(payment_id=payment_id)
-    logger.info("payment accepted operation_id=%s payment_id=%s", operation_id, payment_id)
-    return PaymentOutcome.ACCEPTED
+    logger.debug("payment accepted operation_id=%s payment_id=%s", operation_id, payment_id)
+    return PaymentResult(PaymentOutcome.ACCEPTED)
 
 
 def payment_credit(*, payment_id: int) -> bool:
@@ -244,7 +251,7 @@ def _payment_record(cursor, data: PaymentData, *, status: str) -> int | None:
     if inserted is not None:
         return inserted[0]
     _payment_check_same(data)
-    logger.info("payment duplicate operation_id=%s", data.operation_id)
+    logger.debug("payment duplicate operation_id=%s", data.operation_id)
     return None
 
 
@@ -282,6 +289,7 @@ def _overflow_refused(*, operation_id: UUID, payer_inn: str) -> Iterator[None]:
 
 
 def _log_credited(*, operation_id: UUID, payer_inn: str, amount: int, balance_after: int) -> None:
+    """The worker's record of a credit (a request has its own summary line instead)."""
     logger.info(
         "payment credited operation_id=%s payer_inn=%s amount=%s balance_after=%s",
         operation_id,

@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -87,7 +87,8 @@ def uvicorn_start(*, port: int, workers: int = 2, **env: str) -> subprocess.Pope
     deadline = time.monotonic() + 30
     while True:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/api/organizations/0000000000/balance/", timeout=1)
+            # /healthz needs no database, so this also works for a server whose database is down.
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return server
         except httpx.TransportError:
             if server.poll() is not None or time.monotonic() > deadline:
@@ -108,10 +109,26 @@ def uvicorn_server(*, workers: int = 2, **env: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def live_server_url(django_db_setup) -> Iterator[str]:
-    """A real uvicorn (2 worker processes) on the test database, shared by the session."""
-    with uvicorn_server() as url:
+def live_server_url(django_db_setup, tmp_path_factory) -> Iterator[str]:
+    """A real uvicorn (2 worker processes) on the test database, shared by the session, with
+    multiprocess metrics as scripts/serve.sh runs it."""
+    metrics_dir = str(tmp_path_factory.mktemp("prometheus"))
+    with uvicorn_server(PROMETHEUS_MULTIPROC_DIR=metrics_dir) as url:
         yield url
+
+
+@pytest.fixture
+async def asgi_client() -> AsyncIterator[httpx.AsyncClient]:
+    """The whole ASGI stack in this process (observability, body limit, Django), over httpx.
+
+    Each request's sync work runs on its own thread and connection, as under uvicorn, so tests
+    using it need django_db(transaction=True).
+    """
+    from core.stack import asgi_stack_build
+
+    transport = httpx.ASGITransport(app=asgi_stack_build())
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        yield client
 
 
 # Production mode: what a deployment runs (values generated for the tests, never used elsewhere).

@@ -95,7 +95,7 @@ def assert_ledger_exact(ops: list[dict]) -> None:
 def test_accept_records_pending_payment_with_its_job_and_credits_nothing():
     op = operation()
 
-    assert payment_accept(**op) is PaymentOutcome.ACCEPTED
+    assert payment_accept(**op).outcome is PaymentOutcome.ACCEPTED
 
     payment = Payment.objects.get()
     assert (payment.status, payment.credited_at) == (Payment.Status.PENDING, None)
@@ -138,7 +138,10 @@ def test_duplicate_storm_in_background_mode_enqueues_and_credits_once_per_operat
 
     outcomes = run_concurrently(payment_accept, [op for op in ops for _ in range(6)])
 
-    assert Counter(outcomes) == {PaymentOutcome.ACCEPTED: 10, PaymentOutcome.DUPLICATE: 50}
+    assert Counter(r.outcome for r in outcomes) == {
+        PaymentOutcome.ACCEPTED: 10,
+        PaymentOutcome.DUPLICATE: 50,
+    }
     assert job_statuses() == {"todo": 10}
     worker = start_worker()
     try:

@@ -53,7 +53,7 @@ def delivery_plans(draw) -> list[dict]:
 
 def deliver(delivery: dict):
     try:
-        return payment_process(**delivery)
+        return payment_process(**delivery).outcome
     except PaymentConflict:
         return "conflict"
 

@@ -32,8 +32,11 @@ def operation(**overrides) -> dict:
 
 
 def run_simultaneously(calls: list[dict]) -> list:
-    """payment_process once per kwargs dict, all released at the same instant."""
-    return run_concurrently(payment_process, calls)
+    """payment_process once per kwargs dict, all released at the same instant; the outcomes."""
+    return [
+        r if isinstance(r, Exception) else r.outcome
+        for r in run_concurrently(payment_process, calls)
+    ]
 
 
 def test_simultaneous_deliveries_of_one_operation_credit_once():

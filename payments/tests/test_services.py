@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import BalanceLog, Organization, Payment
-from payments.services import PaymentOutcome, advisory_key, payment_process
+from payments.services import PaymentOutcome, PaymentResult, advisory_key, payment_process
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def test_new_operation_credits_existing_organization_and_logs_it():
     organization = Organization.objects.create(inn=INN, name="Sber", balance=1000)
     op = operation()
 
-    assert payment_process(**op) is PaymentOutcome.CREDITED
+    assert payment_process(**op) == PaymentResult(PaymentOutcome.CREDITED, balance_after=146000)
 
     organization.refresh_from_db()
     assert organization.balance == 146000
@@ -70,7 +70,7 @@ def test_duplicate_changes_nothing():
     op = operation()
     payment_process(**op)
 
-    assert payment_process(**op) is PaymentOutcome.DUPLICATE
+    assert payment_process(**op) == PaymentResult(PaymentOutcome.DUPLICATE, balance_after=None)
     assert Organization.objects.get(inn=INN).balance == 145000
     assert Payment.objects.count() == 1
     assert BalanceLog.objects.count() == 1
