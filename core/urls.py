@@ -1,9 +1,15 @@
+from django.conf import settings
+from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.exceptions import not_found
 
 urlpatterns = [
     path("api/", include("payments.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(settings.ADMIN_URL, admin.site.urls),
     # Last: every other path gets the JSON 404, in DEBUG too (instead of Django's HTML page).
     re_path(r"", not_found),
 ]
