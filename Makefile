@@ -8,7 +8,7 @@ WITH_DB := $(PY) scripts/embedded_db.py exec --
 
 export DEBUG ?= 1
 
-.PHONY: run test seed migrate superuser lint format install db-stop clean
+.PHONY: run test seed migrate reconcile superuser lint format install db-stop clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10+ is required")'
@@ -30,6 +30,9 @@ seed: $(VENV)/.installed
 
 migrate: $(VENV)/.installed
 	$(WITH_DB) $(PY) manage.py migrate --noinput
+
+reconcile: $(VENV)/.installed  ## every balance == its balance log == its credited payments
+	$(WITH_DB) $(PY) manage.py reconcile
 
 superuser: $(VENV)/.installed  ## an admin login for /admin/ (prompts for name and password)
 	$(PY) scripts/embedded_db.py exec --interactive -- \
