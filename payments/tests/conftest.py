@@ -1,9 +1,11 @@
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -46,34 +48,48 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
-@pytest.fixture(scope="session")
-def live_server_url(django_db_setup) -> str:
-    """A real uvicorn (2 worker processes) serving the app on a free port, on the test database."""
+@contextlib.contextmanager
+def uvicorn_server(*, workers: int) -> Iterator[str]:
+    """Run the app in a real uvicorn (`workers` processes) on a free port, on the test database;
+    yield its base URL. Every instance started here is independent: no state is shared but the
+    database, as between instances behind a load balancer."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": test_database_url(), "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "core.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--lifespan", "off", "--no-access-log",
         ],
         cwd=ROOT,
         env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(server, url)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _wait_until_serving(server: subprocess.Popen, url: str) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
             httpx.get(f"{url}/api/organizations/0000000000/balance/", timeout=1)
-            break
+            return
         except httpx.TransportError:
             if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
                 raise RuntimeError("uvicorn did not start") from None
             time.sleep(0.2)
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup) -> Iterator[str]:
+    """A real uvicorn (2 worker processes) serving the app on a free port, on the test database."""
+    with uvicorn_server(workers=2) as url:
+        yield url
