@@ -2,7 +2,7 @@
 
 Under ASGI each of Django's stock middleware costs every request a hop to a worker thread and
 back, because they are synchronous. The API needs none of them (no sessions, cookies or users),
-and together they added about a third to the CPU time of an API request (see README "Operating
+and together they added about a quarter to the CPU time of an API request (see README "Operating
 it"). These subclasses step aside for every path outside the admin; being subclasses, the admin's
 system checks still find them.
 """
