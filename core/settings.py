@@ -151,6 +151,11 @@ WHITENOISE_AUTOREFRESH = DEBUG
 if DEBUG:
     # Development serves from the apps, so an empty STATIC_ROOT is expected, not worth a warning.
     warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
+# WhiteNoise hands Django files as sync iterators, which Django's ASGI handler buffers (fine for
+# admin and docs files) and warns about. The API never streams.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators", module="django"
+)
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
