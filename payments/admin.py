@@ -10,12 +10,13 @@ import uuid
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from payments.fields import INN_PATTERN
+from payments.fields import INN_PATTERN, PAYER_INN_REGEX
 from payments.models import BalanceLog, Organization, Payment
 from payments.selectors import organization_balance_logs_recent
 
@@ -71,6 +72,13 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "inn":
+            # The same rule as the webhook's payer_inn, so payments can reach this organization.
+            field.validators.append(RegexValidator(PAYER_INN_REGEX, "10 or 12 digits."))
+        return field
 
     def save_model(self, request: HttpRequest, obj: Organization, form, change: bool) -> None:
         if change:

@@ -135,6 +135,18 @@ def test_organization_cannot_be_deleted(admin_client, organization):
     assert Organization.objects.filter(pk=organization.pk).exists()
 
 
+def test_organization_can_be_added_with_a_zero_balance(admin_client):
+    invalid = admin_client.post(url("organization_add"), {"inn": "12345", "name": "Short"})
+    valid = admin_client.post(url("organization_add"), {"inn": "7707083893", "name": "New LLC"})
+
+    assert invalid.status_code == 200  # the form again, with the error
+    assert "10 or 12 digits." in invalid.content.decode()
+    assert valid.status_code == 302
+    assert list(Organization.objects.values_list("inn", "name", "balance")) == [
+        ("7707083893", "New LLC", 0)
+    ]
+
+
 def test_organization_edit_changes_the_name_never_the_balance(admin_client, organization):
     response = admin_client.post(
         url("organization_change", organization.pk),
