@@ -11,6 +11,7 @@ import logging
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -80,8 +81,14 @@ def bad_request(request, exception=None) -> JsonResponse:
     return JsonResponse(error_body("bad_request", "Bad request."), status=400)
 
 
+# Exempt: an unknown path is a 404 whatever the method (CSRF would answer a POST with 403).
+@csrf_exempt
 def not_found(request, exception=None) -> JsonResponse:
     return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def csrf_failure(request, reason: str = "") -> JsonResponse:
+    return JsonResponse(error_body("csrf_failed", "CSRF verification failed."), status=403)
 
 
 def server_error(request) -> JsonResponse:

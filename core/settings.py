@@ -5,6 +5,7 @@ development (`make run`); a production deployment sets DEBUG=0 and real values (
 """
 
 import os
+import warnings
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
@@ -41,26 +42,53 @@ SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
 INSTALLED_APPS = [
-    "django.contrib.contenttypes",
+    "django.contrib.admin",
     "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
     "rest_framework",
     "adrf",
     "procrastinate.contrib.django",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "payments",
 ]
 
-# An API with no sessions, cookies or templates needs only these two (security headers, see
-# Security below). CommonMiddleware's APPEND_SLASH would turn a POST to a slash-less URL into a
-# redirect the bank cannot follow; CSRF protection guards cookie sessions, and there are none.
+# The admin needs sessions, auth and messages; the API needs none of them, so those run for
+# ADMIN_URL only (core/middleware.py: Django's stock ones cost every API request thread hops).
+# CSRF and X-Frame-Options stay global and stock (cheap; DRF views are CSRF-exempt; the Swagger
+# page is HTML too). (CommonMiddleware
+# is left out on purpose: its APPEND_SLASH would turn a POST to a slash-less URL into a redirect
+# the bank cannot follow.)
+ADMIN_URL = "admin/"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.AdminSessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "core.middleware.AdminAuthenticationMiddleware",
+    "core.middleware.AdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 APPEND_SLASH = False
 
 ROOT_URLCONF = "core.urls"
 ASGI_APPLICATION = "core.asgi.application"
-TEMPLATES: list[dict] = []
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
 
 # --- Database -------------------------------------------------------------------------------------
 
@@ -131,6 +159,50 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# --- Static files (admin, Swagger UI) -------------------------------------------------------------
+
+# WhiteNoise serves them from the app process: no CDN, no separate web server. With DEBUG on it
+# finds them in the installed apps (no collectstatic for `make run`); with DEBUG off it serves
+# STATIC_ROOT, filled by `collectstatic` when the Docker image is built.
+STATIC_URL = "static/"
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+if DEBUG:
+    # Development serves from the apps, so an empty STATIC_ROOT is expected, not worth a warning.
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
+# WhiteNoise hands Django files as sync iterators, which Django's ASGI handler buffers (fine for
+# admin and docs files) and warns about. The API never streams.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators", module="django"
+)
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed (gzip) but not hashed: a manifest would make every `{% static %}` fail until
+    # collectstatic has run, which `make run` and the tests never do.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- OpenAPI --------------------------------------------------------------------------------------
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Bank webhook payments",
+    "DESCRIPTION": (
+        "Receives the bank's payment notifications and credits each operation to the payer "
+        "organization's balance exactly once. Amounts are integers in minor units (kopecks). "
+        'Every error has the shape {"error": {"code", "message", ...}}.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "payments.openapi.PAYMENT_STATUSES"},
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    # Swagger UI's JavaScript and CSS come from the drf-spectacular-sidecar wheel, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security -------------------------------------------------------------------------------------
@@ -155,6 +227,12 @@ X_FRAME_OPTIONS = "DENY"
 # TLS. Off by default because they depend on how the deployment terminates TLS (see README);
 # `manage.py check --deploy` names each one that production leaves off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# The admin's session and CSRF cookies travel over HTTPS only, except in development (plain
+# HTTP on 127.0.0.1), where a secure-only cookie would make the admin login impossible.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# A CSRF refusal (admin forms, or a POST to a path that does not exist) in the API's JSON shape.
+CSRF_FAILURE_VIEW = "core.exceptions.csrf_failure"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
@@ -164,9 +242,6 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 _proxy_ssl_header = env_list("SECURE_PROXY_SSL_HEADER", "")
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
 
-# This API has no cookies, sessions or forms: CSRF protection has nothing to protect (a browser
-# never attaches a webhook signature or a bearer token on its own), so its middleware is absent.
-SILENCED_SYSTEM_CHECKS = ["security.W003"]
 
 # --- Time -----------------------------------------------------------------------------------------
 

@@ -1,4 +1,7 @@
+from django.conf import settings
+from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import health, metrics
 from core.exceptions import not_found
@@ -9,6 +12,9 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(settings.ADMIN_URL, admin.site.urls),
     # Last: every other path gets the JSON 404, in DEBUG too (instead of Django's HTML page).
     re_path(r"", not_found),
 ]

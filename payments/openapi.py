@@ -1,0 +1,245 @@
+"""What the API docs say about each endpoint: every status it can return, with example bodies.
+
+The request example is the task's own payload; error examples are rendered by
+core.exceptions.error_body, like the real responses. payments/tests/test_openapi.py validates the
+schema and checks real responses against it.
+"""
+
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
+from rest_framework import serializers
+
+from core.exceptions import error_body
+from core.openapi import ErrorDetailSerializer, error_response
+from payments.fields import INN_PATTERN
+from payments.services import PaymentOutcome
+
+TASK_EXAMPLE = {
+    "operation_id": "ccf0a86d-041b-4991-bcf7-e2352f7b8a4a",
+    "amount": 145000,
+    "payer_inn": "1234567890",
+    "document_number": "PAY-328",
+    "document_date": "2024-04-27T21:00:00Z",
+}
+# Names the `status` enum of the webhook's answer (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+PAYMENT_STATUSES = [outcome.value for outcome in PaymentOutcome]
+# OpenAPI patterns are ECMAScript regexes: no Python-only \Z.
+INN_SCHEMA_PATTERN = f"^{INN_PATTERN}$"
+
+
+class OperationConflictDetailSerializer(ErrorDetailSerializer):
+    operation_id = serializers.UUIDField()
+    differing_fields = serializers.ListField(
+        child=serializers.ChoiceField(
+            choices=["amount", "payer_inn", "document_number", "document_date"]
+        ),
+        help_text="The fields whose stored value differs from this delivery.",
+    )
+
+
+@extend_schema_serializer(component_name="OperationConflictError")
+class OperationConflictErrorSerializer(serializers.Serializer):
+    error = OperationConflictDetailSerializer()
+
+
+def _method_not_allowed(allowed: str) -> OpenApiResponse:
+    return error_response(
+        f"Any method other than {allowed} (listed here because OpenAPI has no place for "
+        "undeclared methods).",
+        error_body("method_not_allowed", 'Method "PUT" not allowed.'),
+    )
+
+
+SERVICE_UNAVAILABLE = error_response(
+    "The database is unreachable, the connection pool is exhausted, or a lock or statement "
+    "timed out. The transaction was rolled back, so nothing is half-written; `Retry-After` "
+    "says when to retry, and retrying is safe.",
+    error_body("service_unavailable", "Temporarily unavailable, retry later."),
+)
+
+
+def webhook_schema(*, request: type[serializers.Serializer], response):
+    """extend_schema for the bank's delivery endpoint (PaymentWebhookApi.post)."""
+    operation_id = TASK_EXAMPLE["operation_id"]
+    return extend_schema(
+        operation_id="webhook_bank_deliver",
+        summary="Deliver one bank operation (idempotent)",
+        description=(
+            "Records the operation and credits `amount` to the payer organization's balance, "
+            "exactly once per `operation_id`, however many times and however simultaneously it "
+            "is delivered. An unknown `payer_inn` gets its organization created. Unknown extra "
+            "fields are ignored."
+        ),
+        tags=["webhook"],
+        request=request,
+        examples=[
+            OpenApiExample("Task example", value=TASK_EXAMPLE, request_only=True),
+        ],
+        responses={
+            200: OpenApiResponse(
+                response=response,
+                description=(
+                    "`credited`: new operation, the balance was credited. `accepted` "
+                    "(background mode): new operation, durably recorded; a worker credits it. "
+                    "`duplicate`: already recorded with the same content; nothing changed."
+                ),
+                examples=[
+                    OpenApiExample(
+                        "credited", value={"operation_id": operation_id, "status": "credited"}
+                    ),
+                    OpenApiExample(
+                        "accepted", value={"operation_id": operation_id, "status": "accepted"}
+                    ),
+                    OpenApiExample(
+                        "duplicate", value={"operation_id": operation_id, "status": "duplicate"}
+                    ),
+                ],
+            ),
+            400: error_response(
+                "`invalid_request`: a field is missing or invalid (`fields` names each one). "
+                "`malformed_json`: the body is not valid JSON (empty, truncated, NaN, bad UTF-8).",
+                error_body(
+                    "invalid_request",
+                    "The request body is invalid.",
+                    fields={"amount": ["Must be a JSON integer."]},
+                ),
+                error_body("malformed_json", "The request body is not a valid JSON document."),
+            ),
+            401: error_response(
+                "Signature verification is on (`BANK_WEBHOOK_SECRETS` is set) and the "
+                "`webhook-signature` is missing or invalid, or `webhook-timestamp` is outside "
+                "the tolerance. The code names the reason; nothing was recorded.",
+                error_body(
+                    "invalid_signature",
+                    "The webhook signature is invalid.",
+                    reason="no_matching_signature",
+                ),
+            ),
+            405: _method_not_allowed("POST"),
+            409: error_response(
+                "The `operation_id` is already recorded with different content. Nothing changed.",
+                error_body(
+                    "operation_conflict",
+                    "This operation_id was already received with different content.",
+                    operation_id=operation_id,
+                    differing_fields=["amount"],
+                ),
+                serializer=OperationConflictErrorSerializer,
+            ),
+            413: error_response(
+                "The body is larger than `MAX_REQUEST_BODY_BYTES` (64 KiB by default).",
+                error_body("payload_too_large", "Request body is larger than the allowed limit."),
+            ),
+            415: error_response(
+                "`Content-Type` is not `application/json`.",
+                error_body(
+                    "unsupported_media_type", 'Unsupported media type "text/plain" in request.'
+                ),
+            ),
+            422: error_response(
+                "Crediting would overflow the balance column (not expected in practice: amounts "
+                "are capped at 10^15). Nothing was recorded.",
+                error_body(
+                    "balance_overflow",
+                    "Crediting this amount would overflow the organization's balance.",
+                    payer_inn=TASK_EXAMPLE["payer_inn"],
+                ),
+            ),
+            503: SERVICE_UNAVAILABLE,
+        },
+    )
+
+
+READ_TOKEN_REQUIRED = error_response(
+    "Read tokens are on (`API_TOKENS` is set) and `Authorization: Bearer <token>` is missing or "
+    "not one of them (`reason`: `missing_token` or `unknown_token`).",
+    error_body(
+        "invalid_token",
+        "A valid `Authorization: Bearer <token>` header is required.",
+        reason="missing_token",
+    ),
+)
+
+
+def balance_schema(*, response):
+    """extend_schema for OrganizationBalanceApi.get."""
+    inn = TASK_EXAMPLE["payer_inn"]
+    return extend_schema(
+        operation_id="organization_balance_get",
+        summary="An organization's current balance",
+        tags=["organizations"],
+        parameters=[
+            OpenApiParameter(
+                "inn",
+                str,
+                OpenApiParameter.PATH,
+                description="10 or 12 digits. Any other value is a 404 `not_found`.",
+                pattern=INN_SCHEMA_PATTERN,
+            )
+        ],
+        responses={
+            200: OpenApiResponse(
+                response=response,
+                description="The balance in minor units (kopecks).",
+                examples=[OpenApiExample("balance", value={"inn": inn, "balance": 145000})],
+            ),
+            401: READ_TOKEN_REQUIRED,
+            404: error_response(
+                "No organization has this INN.",
+                error_body(
+                    "organization_not_found", "No organization with this INN.", inn="0000000000"
+                ),
+            ),
+            405: _method_not_allowed("GET"),
+            503: SERVICE_UNAVAILABLE,
+        },
+    )
+
+
+def operation_schema(*, response):
+    """extend_schema for OperationStatusApi.get."""
+    operation_id = TASK_EXAMPLE["operation_id"]
+    return extend_schema(
+        operation_id="operation_status_get",
+        summary="Where a bank operation stands (pending or credited)",
+        description=(
+            "`pending` only in background mode, between the acknowledgement and the worker's "
+            "credit; `credited_at` is set once the balance was credited."
+        ),
+        tags=["operations"],
+        responses={
+            200: OpenApiResponse(
+                response=response,
+                description="The recorded operation.",
+                examples=[
+                    OpenApiExample(
+                        "credited",
+                        value={
+                            "operation_id": operation_id,
+                            "status": "credited",
+                            "amount": TASK_EXAMPLE["amount"],
+                            "payer_inn": TASK_EXAMPLE["payer_inn"],
+                            "created_at": "2024-04-27T21:00:01.123456Z",
+                            "credited_at": "2024-04-27T21:00:01.123456Z",
+                        },
+                    )
+                ],
+            ),
+            401: READ_TOKEN_REQUIRED,
+            404: error_response(
+                "No operation has this id (or the id is not a UUID: `not_found`).",
+                error_body(
+                    "operation_not_found",
+                    "No operation with this operation_id.",
+                    operation_id=operation_id,
+                ),
+            ),
+            405: _method_not_allowed("GET"),
+            503: SERVICE_UNAVAILABLE,
+        },
+    )

@@ -1,0 +1,153 @@
+"""The Docker image and compose file: reproducible, production-safe, and valid.
+
+There is no Docker engine on the development machines, so these check what can be checked
+without one: the lock file, the image's build steps, and the compose file (with `docker compose
+config` when a compose CLI is installed).
+"""
+
+import os
+import re
+import shutil
+import subprocess
+from importlib import metadata
+
+import pytest
+import yaml
+from django.core.management import call_command
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from payments.tests.conftest import ROOT
+
+REQUIRED_SECRETS = ["SECRET_KEY", "ALLOWED_HOSTS", "BANK_WEBHOOK_SECRETS", "API_TOKENS"]
+COMPOSE_ENV = {name: "set-by-test" for name in [*REQUIRED_SECRETS, "POSTGRES_PASSWORD"]}
+
+
+def locked() -> dict[str, str]:
+    """requirements.lock as {canonical name: version}."""
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def runtime_requirements(distribution: str, extras: set[str] = frozenset()) -> list[Requirement]:
+    """What a distribution needs here with the given extras (so not our own [dev])."""
+    requirements = [Requirement(text) for text in metadata.requires(distribution) or []]
+    return [
+        requirement
+        for requirement in requirements
+        if requirement.marker is None
+        or any(requirement.marker.evaluate({"extra": extra}) for extra in {"", *extras})
+    ]
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+
+
+def test_lock_pins_every_runtime_dependency_and_its_whole_closure():
+    # The image installs the lock with --no-deps: anything missing here is missing there.
+    pins = locked()
+    pending = runtime_requirements("bank-webhook-payments")
+    seen = set()
+    while pending:
+        requirement = pending.pop()
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not in requirements.lock: run `make lock`"
+        assert requirement.specifier.contains(pins[name], prereleases=True), requirement
+        if (name, frozenset(requirement.extras)) not in seen:
+            seen.add((name, frozenset(requirement.extras)))
+            pending += runtime_requirements(name, requirement.extras)
+    needed = {name for name, _ in seen}
+    assert needed == set(pins), "requirements.lock pins packages nothing needs: run `make lock`"
+
+
+def test_tests_run_the_locked_versions():
+    # `make install` installs with -c requirements.lock, so what is tested is what ships.
+    for name, version in locked().items():
+        assert metadata.version(name) == version, f"{name}: run `make install`"
+
+
+def test_image_is_pinned_unprivileged_and_checks_readiness():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert re.search(r"^ARG PYTHON_IMAGE=python:[\w.-]+@sha256:[0-9a-f]{64}$", dockerfile, re.M)
+    assert "pip install --no-deps -r /tmp/requirements.lock" in dockerfile
+    assert re.search(r"^USER app$", dockerfile, re.M)
+    assert "collectstatic --noinput" in dockerfile
+    assert re.search(r"^HEALTHCHECK .*\n.*localhost:8000/readyz", dockerfile, re.M)
+
+
+def test_collectstatic_gathers_admin_and_swagger_files(settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path
+
+    call_command("collectstatic", "--noinput", "--verbosity", "0")
+
+    bundle = tmp_path / "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+    assert bundle.exists()
+    assert bundle.with_name(bundle.name + ".gz").exists()
+    assert (tmp_path / "admin/css/base.css").exists()
+
+
+def test_compose_runs_migrate_once_before_the_app_and_worker():
+    services = compose()["services"]
+
+    assert set(services) == {"postgres", "migrate", "app", "worker"}
+    assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for after_migration in ("app", "worker"):
+        assert services[after_migration]["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"}
+        }
+    assert services["worker"]["command"] == ["python", "manage.py", "procrastinate", "worker"]
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+
+
+@pytest.mark.parametrize("service", ["migrate", "app", "worker"])
+def test_compose_is_production_safe(service):
+    environment = compose()["services"][service]["environment"]
+
+    assert environment["DEBUG"] == "0"
+    for name in REQUIRED_SECRETS:
+        # ${NAME:?...}: compose refuses to start without it; no default can leak into production.
+        assert f"${{{name}:?" in environment[name], name
+    assert "${POSTGRES_PASSWORD:?" in environment["DATABASE_URL"]
+
+
+def _compose_cli() -> list[str] | None:
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+@pytest.mark.skipif(_compose_cli() is None, reason="no `docker compose` or `docker-compose` CLI")
+def test_docker_compose_config_validates_and_requires_the_secrets():
+    def config(env: dict) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*_compose_cli(), "--file", str(ROOT / "compose.yaml"), "config", "--quiet"],
+            cwd=ROOT,
+            env={"PATH": os.environ["PATH"], **env},
+            capture_output=True,
+            text=True,
+        )
+
+    complete = config(COMPOSE_ENV)
+    missing = config({k: v for k, v in COMPOSE_ENV.items() if k != "SECRET_KEY"})
+
+    assert complete.returncode == 0, complete.stderr
+    assert missing.returncode != 0
+    assert "SECRET_KEY" in missing.stderr
+
+
+def test_compose_file_has_no_literal_secrets():
+    text = (ROOT / "compose.yaml").read_text()
+
+    assert "dev-insecure" not in text
+    assert not re.search(r"PASSWORD: (?!\$\{)", text)
