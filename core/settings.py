@@ -65,7 +65,7 @@ INSTALLED_APPS = [
 ADMIN_URL = "admin/"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.AsyncWhiteNoiseMiddleware",
     "core.middleware.AdminSessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "core.middleware.AdminAuthenticationMiddleware",
