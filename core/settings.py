@@ -56,22 +56,23 @@ INSTALLED_APPS = [
     "payments",
 ]
 
-# The admin needs sessions, auth and messages; the API needs none of them, so those run for
-# ADMIN_URL only (core/middleware.py: Django's stock ones cost every API request thread hops).
-# CSRF and X-Frame-Options stay global and stock (cheap; DRF views are CSRF-exempt; the Swagger
-# page is HTML too). (CommonMiddleware
-# is left out on purpose: its APPEND_SLASH would turn a POST to a slash-less URL into a redirect
-# the bank cannot follow.)
+# Django's stock middleware as subclasses that cost an async API request no thread hop
+# (core/middleware.py): sessions, auth, messages and CSRF run for ADMIN_URL only (the API is
+# never cookie-authenticated); security headers and X-Frame-Options run inline, for every path.
+# (CommonMiddleware is left out on purpose: its APPEND_SLASH would turn a POST to a slash-less
+# URL into a redirect the bank cannot follow.)
 ADMIN_URL = "admin/"
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "core.middleware.InlineSecurityMiddleware",
     "core.middleware.AsyncWhiteNoiseMiddleware",
     "core.middleware.AdminSessionMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "core.middleware.AdminCsrfViewMiddleware",
     "core.middleware.AdminAuthenticationMiddleware",
     "core.middleware.AdminMessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.InlineXFrameOptionsMiddleware",
 ]
+# --deploy's W001-W003 look for the stock class names; payments.E009 checks the stand-ins.
+SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
 APPEND_SLASH = False
 
 ROOT_URLCONF = "core.urls"

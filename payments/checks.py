@@ -94,3 +94,22 @@ def _unsafe_production_settings() -> list[CheckMessage]:
             )
         )
     return errors
+
+
+@register(Tags.security)
+def middleware_stand_ins_check(app_configs=None, **kwargs) -> list[CheckMessage]:
+    """security.W001-W003 look for Django's stock middleware by name; core.middleware puts
+    thread-free subclasses in their place (settings silences those three). This check keeps
+    the silence honest: each stand-in must really be installed."""
+    from core.middleware import STANDS_IN_FOR
+
+    return [
+        Error(
+            f"MIDDLEWARE lacks {stand_in} (it replaces {stock}).",
+            hint="Keep core.middleware's stand-ins in MIDDLEWARE, or the stock one and remove "
+            "its silenced check from SILENCED_SYSTEM_CHECKS.",
+            id="payments.E009",
+        )
+        for stock, stand_in in STANDS_IN_FOR.items()
+        if stand_in not in settings.MIDDLEWARE
+    ]

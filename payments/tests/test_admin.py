@@ -209,3 +209,26 @@ async def test_session_middleware_runs_for_the_admin_only_under_asgi(path, has_s
     await AdminSessionMiddleware(view)(RequestFactory().get(path))
 
     assert hasattr(seen[0], "session") is has_session
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_admin_forms_still_require_a_csrf_token_under_asgi(asgi_client):
+    """CSRF runs for the admin only (core.middleware.AdminCsrfViewMiddleware): a login POST
+    without the token is refused, as with Django's stock middleware."""
+    response = await asgi_client.post(
+        "/admin/login/", data={"username": "x", "password": "y"}, headers={"Referer": ""}
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "csrf_failed"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_api_responses_carry_security_headers_under_asgi(asgi_client):
+    """The inline (thread-free) security and X-Frame-Options middleware still set headers."""
+    response = await asgi_client.get("/api/organizations/1234567890/balance/")
+
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"

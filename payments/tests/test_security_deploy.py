@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from payments.checks import security_settings_check
+from payments.checks import middleware_stand_ins_check, security_settings_check
 from payments.models import BalanceLog, Payment
 from payments.tests.conftest import PRODUCTION_ENV, ROOT, count_rows, free_port, payload
 from payments.webhook_signing import webhook_sign_headers
@@ -107,6 +107,20 @@ def test_development_may_run_open(settings):
     assert error_ids() == []
 
 
+@pytest.mark.parametrize(
+    "stock", ["SecurityMiddleware", "CsrfViewMiddleware", "XFrameOptionsMiddleware"]
+)
+def test_silenced_stock_middleware_checks_still_fail_when_its_stand_in_is_missing(
+    settings, stock
+):
+    """security.W001-W003 are silenced because core.middleware's subclasses replace the stock
+    classes they look for; removing a subclass must still be an error."""
+    assert middleware_stand_ins_check() == []
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith(stock)]
+
+    assert [message.id for message in middleware_stand_ins_check()] == ["payments.E009"]
+
+
 def test_manage_py_check_fails_on_unsafe_production_settings(production):
     production.BANK_WEBHOOK_SECRETS = []
 
@@ -126,7 +140,7 @@ def test_uvicorn_refuses_to_start_in_production_without_secrets():
     server = subprocess.run(
         [
             sys.executable, "-m", "uvicorn", "core.asgi:application", "--host", "127.0.0.1",
-            "--port", str(free_port()), "--lifespan", "off",
+            "--port", str(free_port()), "--lifespan", "on",
         ],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
