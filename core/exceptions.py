@@ -8,6 +8,7 @@ Every error body has the same shape, so the bank's client and operators can rely
 import functools
 import logging
 
+import psycopg
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -65,7 +66,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             error_body(exc.default_code, str(exc.detail)), status=exc.status_code, headers=headers
         )
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    # Django's wrappers, or psycopg's own from the async pool (PoolTimeout is an OperationalError).
+    if isinstance(
+        exc, (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+    ):
         # Database down, pool exhausted, or a lock/statement timeout: the transaction was rolled
         # back, so nothing is half-written and the sender can safely retry.
         logger.error("database unavailable: %s", type(exc.__cause__ or exc).__name__)

@@ -3,6 +3,7 @@
 from django.core.asgi import get_asgi_application
 
 from core.body_limit import ASGIApp, BodySizeLimitMiddleware
+from core.db import db_lifespan
 
 
 def asgi_stack_build() -> ASGIApp:
@@ -10,5 +11,6 @@ def asgi_stack_build() -> ASGIApp:
     # It imports payments' models, so only once get_asgi_application() has loaded the apps.
     from core.observability import ObservabilityMiddleware
 
-    # Outermost: every response, the body limit's 413 too, gets a request id and is observed.
-    return ObservabilityMiddleware(BodySizeLimitMiddleware(django_application))
+    # Every response, the body limit's 413 too, gets a request id and is observed. The lifespan
+    # layer (the server's startup and shutdown, no requests) opens and closes the async pool.
+    return db_lifespan(ObservabilityMiddleware(BodySizeLimitMiddleware(django_application)))

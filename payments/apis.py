@@ -1,13 +1,12 @@
 """HTTP endpoints: validate, call one service or selector, serialize. Nothing else, except that
 the webhook hands what it learned to its summary log line (core.observability)."""
 
-from adrf.views import APIView
-from asgiref.sync import sync_to_async
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.logs import request_log_bind, request_log_timed
+from core.views import APIView
 from payments.auth import HasApiToken, HasBankWebhookSignature
 from payments.fields import (
     PAYER_INN_REGEX,
@@ -59,9 +58,8 @@ class PaymentWebhookApi(APIView):
             payer_inn=data["payer_inn"],
             amount=data["amount"],
         )
-        # Django transactions are sync-only: the whole service runs in one thread hop.
         with request_log_timed("crediting"):
-            result = await sync_to_async(payment_receive)(**data)
+            result = await payment_receive(**data)
         request_log_bind(balance_after=result.balance_after)
         return Response(
             self.OutputSerializer(

@@ -10,15 +10,18 @@ Two ways to process a delivery, chosen by settings.WEBHOOK_PROCESSING (payment_r
 import contextlib
 import enum
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg.errors
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DataError, connection, transaction
 
+from core.db import db_pool_get
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import Organization, Payment
 
@@ -70,7 +73,8 @@ _INSERT_PAYMENT = """
     INSERT INTO payment
         (operation_id, payer_inn, amount, document_number, document_date, status, credited_at)
     VALUES (%(operation_id)s, %(payer_inn)s, %(amount)s, %(document_number)s,
-            %(document_date)s, %(status)s, CASE WHEN %(status)s = 'credited' THEN now() END)
+            %(document_date)s, %(status)s::text,
+            CASE WHEN %(status)s::text = 'credited' THEN now() END)
     ON CONFLICT (operation_id) DO NOTHING
     RETURNING id
 """
@@ -95,6 +99,11 @@ _CREDIT_ORGANIZATION = """
     RETURNING balance_after
 """
 
+_SELECT_STORED_PAYMENT = """
+    SELECT amount, payer_inn, document_number, document_date FROM payment
+    WHERE operation_id = %s
+"""
+
 # The row lock taken by this UPDATE serializes concurrent runs of one payment's job; the status
 # condition makes every run after the first a no-op.
 _MARK_PAYMENT_CREDITED = """
@@ -104,14 +113,18 @@ _MARK_PAYMENT_CREDITED = """
 """
 
 
-def payment_receive(**data) -> PaymentResult:
+async def payment_receive(**data) -> PaymentResult:
     """Process a validated delivery in the configured mode (settings.WEBHOOK_PROCESSING).
 
-    Same contract as payment_process (sync) or payment_accept (background).
+    Same contract as payment_process (sync) or payment_accept (background). In a server the
+    sync mode runs on the async pool (payment_process_async); without one (Django's test client,
+    a management command) the same transaction runs on Django's connection in one thread hop.
     """
     if ProcessingMode(settings.WEBHOOK_PROCESSING) is ProcessingMode.BACKGROUND:
-        return payment_accept(**data)
-    return payment_process(**data)
+        return await sync_to_async(payment_accept)(**data)
+    if db_pool_get() is not None:
+        return await payment_process_async(**data)
+    return await sync_to_async(payment_process)(**data)
 
 
 def payment_process(
@@ -137,15 +150,33 @@ def payment_process(
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        payment_id = _payment_record(cursor, data, status=Payment.Status.CREDITED)
-        if payment_id is None:
-            return PaymentResult(PaymentOutcome.DUPLICATE)
-        _organization_ensure(cursor, data)
-        balance_after = _organization_credit(
-            cursor, payer_inn=payer_inn, amount=amount, payment_id=payment_id
-        )
-    # No log line here: the request's one summary line (core.observability) carries it all.
-    return PaymentResult(PaymentOutcome.CREDITED, balance_after)
+        # No log line here: the request's one summary line (core.observability) carries it all.
+        return _statements_run(_payment_process_statements(data), cursor)
+
+
+async def payment_process_async(
+    *,
+    operation_id: UUID,
+    amount: int,
+    payer_inn: str,
+    document_number: str,
+    document_date: datetime,
+) -> PaymentResult:
+    """payment_process on the process's async pool (core.db), with no thread hop.
+
+    The same statements in the same transaction, so the same contract: exactly once,
+    DUPLICATE, PaymentConflict, BalanceOverflow. The pool must be open (a server's startup
+    opens it); a database that is down or a pool that stays busy raises psycopg's
+    OperationalError (answered 503).
+    """
+    data = PaymentData(operation_id, amount, payer_inn, document_number, document_date)
+    with _overflow_refused(operation_id=operation_id, payer_inn=payer_inn):
+        async with (
+            db_pool_get().connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cursor,
+        ):
+            return await _statements_run_async(_payment_process_statements(data), cursor)
 
 
 def payment_accept(
@@ -166,11 +197,13 @@ def payment_accept(
 
     data = PaymentData(operation_id, amount, payer_inn, document_number, document_date)
     with transaction.atomic(), connection.cursor() as cursor:
-        payment_id = _payment_record(cursor, data, status=Payment.Status.PENDING)
+        payment_id = _statements_run(
+            _payment_record_statements(data, status=Payment.Status.PENDING), cursor
+        )
         if payment_id is None:
             return PaymentResult(PaymentOutcome.DUPLICATE)
         # The payment references its organization; create it now so the deferred FK holds.
-        _organization_ensure(cursor, data)
+        _statements_run(_organization_ensure_statements(data), cursor)
         # procrastinate's Django connector writes the job through this same connection, so
         # the job commits or rolls back with the payment.
         payment_credit_job.defer(payment_id=payment_id)
@@ -193,8 +226,11 @@ def payment_credit(*, payment_id: int) -> bool:
             return False
         operation_id, payer_inn, amount = row
         with _overflow_refused(operation_id=operation_id, payer_inn=payer_inn):
-            balance_after = _organization_credit(
-                cursor, payer_inn=payer_inn, amount=amount, payment_id=payment_id
+            balance_after = _statements_run(
+                _organization_credit_statements(
+                    payer_inn=payer_inn, amount=amount, payment_id=payment_id
+                ),
+                cursor,
             )
     _log_credited(
         operation_id=operation_id, payer_inn=payer_inn, amount=amount, balance_after=balance_after
@@ -232,11 +268,56 @@ def payment_pending_requeue(*, older_than_seconds: int) -> list[int]:
     return orphans
 
 
-def _payment_record(cursor, data: PaymentData, *, status: str) -> int | None:
+# --- The transactions' statements, written once for both drivers ----------------------------------
+# Each is a generator: it yields (sql, params), is sent back the statement's first row (or None),
+# and returns its result. _statements_run executes them on Django's cursor (sync code, a worker
+# thread), _statements_run_async on a psycopg async cursor (the server's hot path): the same
+# statements in the same order either way, so the SQL and its order live in one place.
+
+Statement = tuple[str, Mapping[str, Any] | Sequence[Any]]
+Row = tuple | None
+T = TypeVar("T")
+Statements = Generator[Statement, Row, T]
+
+
+def _statements_run(statements: Statements[T], cursor) -> T:
+    try:
+        statement = next(statements)
+        while True:
+            cursor.execute(*statement)
+            statement = statements.send(cursor.fetchone())
+    except StopIteration as done:
+        return done.value
+
+
+async def _statements_run_async(statements: Statements[T], cursor) -> T:
+    try:
+        statement = next(statements)
+        while True:
+            await cursor.execute(*statement)
+            statement = statements.send(await cursor.fetchone())
+    except StopIteration as done:
+        return done.value
+
+
+def _payment_process_statements(data: PaymentData) -> Statements[PaymentResult]:
+    """Record and credit: the whole sync-mode transaction (payment_process)."""
+    payment_id = yield from _payment_record_statements(data, status=Payment.Status.CREDITED)
+    if payment_id is None:
+        return PaymentResult(PaymentOutcome.DUPLICATE)
+    yield from _organization_ensure_statements(data)
+    # Last, right before commit: the organization's row is locked only from here.
+    balance_after = yield from _organization_credit_statements(
+        payer_inn=data.payer_inn, amount=data.amount, payment_id=payment_id
+    )
+    return PaymentResult(PaymentOutcome.CREDITED, balance_after)
+
+
+def _payment_record_statements(data: PaymentData, *, status: str) -> Statements[int | None]:
     """Insert the payment under the operation's lock; None (after checking) if it exists."""
     # Deliveries of one operation run one after another; different operations never wait.
-    cursor.execute(_LOCK_OPERATION, [advisory_key(data.operation_id)])
-    cursor.execute(
+    yield _LOCK_OPERATION, [advisory_key(data.operation_id)]
+    inserted = yield (
         _INSERT_PAYMENT,
         {
             "operation_id": data.operation_id,
@@ -247,17 +328,17 @@ def _payment_record(cursor, data: PaymentData, *, status: str) -> int | None:
             "status": status,
         },
     )
-    inserted = cursor.fetchone()
     if inserted is not None:
         return inserted[0]
-    _payment_check_same(data)
+    stored = yield _SELECT_STORED_PAYMENT, [data.operation_id]
+    _payment_check_same(data, stored)
     logger.debug("payment duplicate operation_id=%s", data.operation_id)
     return None
 
 
-def _organization_ensure(cursor, data: PaymentData) -> None:
-    cursor.execute(_ENSURE_ORGANIZATION, [data.payer_inn])
-    if cursor.fetchone() is not None:
+def _organization_ensure_statements(data: PaymentData) -> Statements[None]:
+    created = yield _ENSURE_ORGANIZATION, [data.payer_inn]
+    if created is not None:
         logger.warning(
             "organization created by its first payment payer_inn=%s operation_id=%s",
             data.payer_inn,
@@ -265,21 +346,28 @@ def _organization_ensure(cursor, data: PaymentData) -> None:
         )
 
 
-def _organization_credit(cursor, *, payer_inn: str, amount: int, payment_id: int) -> int:
+def _organization_credit_statements(
+    *, payer_inn: str, amount: int, payment_id: int
+) -> Statements[int]:
     """Add amount to the balance and log it; return the new balance."""
-    cursor.execute(
-        _CREDIT_ORGANIZATION, {"amount": amount, "inn": payer_inn, "payment_id": payment_id}
+    credited = yield (
+        _CREDIT_ORGANIZATION,
+        {"amount": amount, "inn": payer_inn, "payment_id": payment_id},
     )
-    return cursor.fetchone()[0]
+    return credited[0]
 
 
 @contextlib.contextmanager
 def _overflow_refused(*, operation_id: UUID, payer_inn: str) -> Iterator[None]:
-    """Turn PostgreSQL's "bigint out of range" on the balance into BalanceOverflow."""
+    """Turn PostgreSQL's "bigint out of range" on the balance into BalanceOverflow.
+
+    Django wraps psycopg's error in its DataError; the async path gets psycopg's own.
+    """
     try:
         yield
-    except DataError as exc:
-        if not isinstance(exc.__cause__, psycopg.errors.NumericValueOutOfRange):
+    except (DataError, psycopg.errors.NumericValueOutOfRange) as exc:
+        cause = exc.__cause__ if isinstance(exc, DataError) else exc
+        if not isinstance(cause, psycopg.errors.NumericValueOutOfRange):
             raise
         logger.error("payment refused, balance overflow operation_id=%s", operation_id)
         raise BalanceOverflow(
@@ -299,16 +387,13 @@ def _log_credited(*, operation_id: UUID, payer_inn: str, amount: int, balance_af
     )
 
 
-def _payment_check_same(data: PaymentData) -> None:
-    """Raise PaymentConflict if the stored payment differs from this delivery in any field."""
-    stored = Payment.objects.get(operation_id=data.operation_id)
+def _payment_check_same(data: PaymentData, stored: tuple) -> None:
+    """Raise PaymentConflict if the stored payment (_SELECT_STORED_PAYMENT's row) differs from
+    this delivery in any field."""
     differing = [
         field
-        for field, stored_value in (
-            ("amount", stored.amount),
-            ("payer_inn", stored.organization_id),
-            ("document_number", stored.document_number),
-            ("document_date", stored.document_date),
+        for field, stored_value in zip(
+            ("amount", "payer_inn", "document_number", "document_date"), stored, strict=True
         )
         if getattr(data, field) != stored_value
     ]

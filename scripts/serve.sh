@@ -37,4 +37,4 @@ fi
 
 "$PY" -m uvicorn core.asgi:application \
     --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" \
-    --workers "${WEB_CONCURRENCY:-2}" --no-access-log --lifespan off --timeout-graceful-shutdown 10
+    --workers "${WEB_CONCURRENCY:-2}" --no-access-log --lifespan on --timeout-graceful-shutdown 10

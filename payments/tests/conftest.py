@@ -80,7 +80,7 @@ def uvicorn_start(*, port: int, workers: int = 2, **env: str) -> subprocess.Pope
         [
             "-m", "uvicorn", "core.asgi:application",
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-            "--lifespan", "off", "--no-access-log",
+            "--lifespan", "on", "--no-access-log",
         ],
         **env,
     )  # fmt: skip
