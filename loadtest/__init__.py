@@ -1,0 +1,1 @@
+"""The duplicate-storm load tester: `python -m loadtest --help`; from code, loadtest.storm."""
