@@ -8,7 +8,8 @@ WITH_DB := $(PY) scripts/embedded_db.py exec --
 
 export DEBUG ?= 1
 
-.PHONY: run test worker seed migrate reconcile superuser lint format lock install db-stop clean
+.PHONY: run test worker seed migrate reconcile superuser lint format lock install db-stop clean \
+	loadtest bench
 
 # The runtime dependencies are pinned by requirements.lock (`make lock`), here as in the Docker
 # image, so the tests run the versions that ship.
@@ -42,6 +43,21 @@ reconcile: $(VENV)/.installed  ## every balance == its balance log == its credit
 superuser: $(VENV)/.installed  ## an admin login for /admin/ (prompts for name and password)
 	$(PY) scripts/embedded_db.py exec --interactive -- \
 		sh -c '$(PY) manage.py migrate --noinput && $(PY) manage.py createsuperuser'
+
+# Duplicate storm against a server that is already running (`make run` in another terminal); it
+# starts no database and no server. Exit 1 unless every balance is exact and nothing 5xx'd.
+#   make loadtest LOADTEST_ARGS="--ops 20000 --dup 5 --concurrency 128 --hot"
+#   make loadtest LOADTEST_URL=http://127.0.0.1:8001 LOADTEST_ARGS="--json"
+# Signing secret and read token: BANK_WEBHOOK_SECRET and API_TOKEN (or --secret / --token).
+LOADTEST_URL ?= http://127.0.0.1:8000
+loadtest: $(VENV)/.installed
+	$(PY) -m loadtest --url $(LOADTEST_URL) $(LOADTEST_ARGS)
+
+# A benchmark, not a test: starts the service as production runs it on the local database (the
+# embedded one unless DATABASE_URL is set), storms it (spread, hot, burst), runs pgbench with
+# the service's own SQL as the ceiling, prints one table. A few minutes; see README "Performance".
+bench: $(VENV)/.installed
+	$(WITH_DB) $(PY) -m loadtest.bench $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

