@@ -2,10 +2,11 @@
 
 from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import iscoroutinefunction, sync_to_async
+from django.http import HttpResponse
 
 
 class APIView(AsyncAPIView):
-    """adrf's APIView without its thread hop for initial().
+    """adrf's APIView without its thread hops for initial() and for rendering.
 
     adrf runs initial() (content negotiation, authentication, permissions, throttles) through
     sync_to_async: a hop to a worker thread and back on every request. Here nothing in it
@@ -13,6 +14,9 @@ class APIView(AsyncAPIView):
     classes (payments/auth.py) only compute (an HMAC, a token comparison). So it runs inline.
     A permission or authenticator that touches the database must not be added to a view
     derived from this one.
+
+    Django renders a DRF Response (a SimpleTemplateResponse) in a worker thread too; rendering
+    JSON only computes, so it happens here and Django gets a plain, rendered HttpResponse.
     """
 
     async def async_dispatch(self, request, *args, **kwargs):
@@ -34,4 +38,12 @@ class APIView(AsyncAPIView):
         except Exception as exc:
             response = self.handle_exception(exc)
         self.response = self.finalize_response(request, response, *args, **kwargs)
-        return self.response
+        return _rendered(self.response)
+
+
+def _rendered(response) -> HttpResponse:
+    response.render()
+    plain = HttpResponse(response.content, status=response.status_code)
+    for header, value in response.items():
+        plain[header] = value
+    return plain
