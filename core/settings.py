@@ -173,7 +173,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 if DEBUG:
     # Development serves from the apps, so an empty STATIC_ROOT is expected, not worth a warning.
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
+    warnings.filterwarnings(
+        "ignore", message="No directory at", module="whitenoise|core.middleware"
+    )
 # WhiteNoise hands Django files as sync iterators, which Django's ASGI handler buffers (fine for
 # admin and docs files) and warns about. The API never streams.
 warnings.filterwarnings(
