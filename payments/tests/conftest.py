@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,22 @@ EXAMPLE = {
 def payload(**overrides) -> dict:
     """A valid delivery with a fresh operation_id unless one is given."""
     return {**EXAMPLE, "operation_id": str(uuid.uuid4()), **overrides}
+
+
+# A service call's arguments (validated data, as the webhook hands it to the service).
+SERVICE_INN = "7707083893"
+
+
+def operation(**overrides) -> dict:
+    """payment_process/payment_accept keyword arguments for a fresh operation."""
+    return {
+        "operation_id": uuid.uuid4(),
+        "amount": 1000,
+        "payer_inn": SERVICE_INN,
+        "document_number": "PAY-1",
+        "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
+        **overrides,
+    }
 
 
 def free_port() -> int:

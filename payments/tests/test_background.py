@@ -3,9 +3,7 @@
 import asyncio
 import signal
 import time
-import uuid
 from collections import Counter
-from datetime import datetime, timezone
 
 import httpx
 import psycopg
@@ -22,7 +20,9 @@ from payments.services import (
 )
 from payments.tasks import CREDIT_TASK
 from payments.tests.conftest import (
+    SERVICE_INN,
     WORKER_ENV,
+    operation,
     payload,
     run_concurrently,
     start_worker,
@@ -33,7 +33,7 @@ from payments.tests.conftest import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-INN = "7707083893"
+INN = SERVICE_INN
 
 
 @pytest.fixture(autouse=True)
@@ -44,17 +44,6 @@ def empty_job_queue():
             "TRUNCATE procrastinate_jobs, procrastinate_periodic_defers, procrastinate_workers"
             " CASCADE"
         )
-
-
-def operation(**overrides) -> dict:
-    return {
-        "operation_id": uuid.uuid4(),
-        "amount": 1000,
-        "payer_inn": INN,
-        "document_number": "PAY-1",
-        "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
-        **overrides,
-    }
 
 
 def job_statuses() -> Counter:

@@ -4,31 +4,18 @@ Every thread waits on a barrier, so the calls hit the database together. transac
 needed: each thread's transaction must really commit for the others to see it.
 """
 
-import uuid
 from collections import Counter
-from datetime import datetime, timezone
 
 import pytest
 from django.db.models import Sum
 
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import PaymentOutcome, payment_process
-from payments.tests.conftest import run_concurrently
+from payments.tests.conftest import SERVICE_INN, operation, run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-INN = "7707083893"
-
-
-def operation(**overrides) -> dict:
-    return {
-        "operation_id": uuid.uuid4(),
-        "amount": 1000,
-        "payer_inn": INN,
-        "document_number": "PAY-1",
-        "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
-        **overrides,
-    }
+INN = SERVICE_INN
 
 
 def run_simultaneously(calls: list[dict]) -> list:

@@ -2,9 +2,7 @@
 psycopg's async pool (core.db) instead of Django's connection."""
 
 import asyncio
-import uuid
 from collections import Counter
-from datetime import datetime, timezone
 
 import pytest
 
@@ -16,21 +14,11 @@ from payments.services import (
     payment_process_async,
     payment_receive,
 )
+from payments.tests.conftest import SERVICE_INN, operation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-INN = "7707083893"
-
-
-def operation(**overrides) -> dict:
-    return {
-        "operation_id": uuid.uuid4(),
-        "amount": 1000,
-        "payer_inn": INN,
-        "document_number": "PAY-1",
-        "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
-        **overrides,
-    }
+INN = SERVICE_INN
 
 
 @pytest.fixture
