@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.exposition import choose_encoder
 
+from core.db import db_pool_get
 from core.exceptions import get_only
 
 WEBHOOK_OUTCOMES = (
@@ -47,24 +48,30 @@ credited_amount = Counter(
     "Sum of the amounts credited to organizations, in minor units (kopecks).",
 )
 # "livesum": the instance's total over its live workers (a worker's files go when it exits).
+# pool="webhook": the async pool of the crediting transaction (core.db); pool="django": Django's
+# (reads, admin, background-mode accepts).
 db_pool_connections = Gauge(
     "payments_db_pool_connections",
     "Open database connections held by the pools.",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 db_pool_idle = Gauge(
     "payments_db_pool_idle_connections",
     "Pooled connections idle and ready to be handed out.",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 db_pool_waiting = Gauge(
     "payments_db_pool_waiting_requests",
     "Requests waiting for a pooled connection.",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 db_pool_max = Gauge(
     "payments_db_pool_max_connections",
     "Most connections the pools may open (DB_POOL_MAX_SIZE x workers).",
+    ["pool"],
     multiprocess_mode="livesum",
 )
 
@@ -102,15 +109,15 @@ def _db_pool():
 
 
 def db_pool_sample() -> None:
-    """Copy this process's pool statistics (held in memory by psycopg_pool) into the gauges."""
-    pool = _db_pool()
-    if pool is None:
-        return
-    stats = pool.get_stats()
-    db_pool_connections.set(stats["pool_size"])
-    db_pool_idle.set(stats["pool_available"])
-    db_pool_waiting.set(stats.get("requests_waiting", 0))
-    db_pool_max.set(stats["pool_max"])
+    """Copy this process's pools' statistics (held in memory by psycopg_pool) into the gauges."""
+    for name, pool in (("django", _db_pool()), ("webhook", db_pool_get())):
+        if pool is None:
+            continue
+        stats = pool.get_stats()
+        db_pool_connections.labels(name).set(stats["pool_size"])
+        db_pool_idle.labels(name).set(stats["pool_available"])
+        db_pool_waiting.labels(name).set(stats.get("requests_waiting", 0))
+        db_pool_max.labels(name).set(stats["pool_max"])
 
 
 def metrics_registry() -> CollectorRegistry:

@@ -8,6 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.db import db_pool_close, db_pool_open
 from core.metrics import WEBHOOK_OUTCOMES
 from core.observability import webhook_outcome
 from payments.tests.conftest import payload
@@ -112,8 +113,27 @@ async def test_metrics_endpoint_serves_prometheus_text_that_parses(asgi_client):
     } <= families.keys()
     outcomes = {s.labels["outcome"] for s in families["payments_webhook_requests"].samples}
     assert outcomes == set(WEBHOOK_OUTCOMES)
+    # In process there is no server lifespan, so no webhook pool: Django's pool only.
     [pool_max] = families["payments_db_pool_max_connections"].samples
+    assert pool_max.labels == {"pool": "django"}
     assert pool_max.value == 20  # DB_POOL_MAX_SIZE's default, one process here
+
+
+@in_database
+async def test_webhook_pool_is_reported_beside_djangos_when_open(asgi_client):
+    await db_pool_open()
+    try:
+        await asgi_client.post(WEBHOOK, json=payload())
+        response = await asgi_client.get("/metrics")
+    finally:
+        await db_pool_close()
+
+    families = {family.name: family for family in text_string_to_metric_families(response.text)}
+    connections = {
+        s.labels["pool"]: s.value for s in families["payments_db_pool_connections"].samples
+    }
+    assert connections.keys() == {"django", "webhook"}
+    assert connections["webhook"] >= 1
 
 
 @pytest.mark.parametrize(
