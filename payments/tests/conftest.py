@@ -77,6 +77,9 @@ def spawn(args: list[str], **env: str) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "LOG_LEVEL": "WARNING",
+        # Several servers of one session share the test database's 100 connections, and each
+        # worker process has two pools that keep what they grew to for minutes.
+        "DB_POOL_MAX_SIZE": "10",
         **env,
     }
     return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env, start_new_session=True)
