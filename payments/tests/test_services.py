@@ -1,7 +1,6 @@
 """payment_process and organization_seed against real PostgreSQL, one call at a time."""
 
 import uuid
-from datetime import datetime, timezone
 
 import pytest
 from django.core.management import call_command
@@ -10,21 +9,17 @@ from django.db import IntegrityError, connection, transaction
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import PaymentOutcome, PaymentResult, advisory_key, payment_process
+from payments.tests.conftest import SERVICE_INN
+from payments.tests.conftest import operation as service_operation
 
 pytestmark = pytest.mark.django_db
 
-INN = "7707083893"
+INN = SERVICE_INN
 
 
 def operation(**overrides) -> dict:
-    return {
-        "operation_id": uuid.uuid4(),
-        "amount": 145000,
-        "payer_inn": INN,
-        "document_number": "PAY-328",
-        "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
-        **overrides,
-    }
+    """The task's example amount and document number, a fresh operation_id."""
+    return service_operation(**{"amount": 145000, "document_number": "PAY-328", **overrides})
 
 
 def test_new_operation_credits_existing_organization_and_logs_it():
