@@ -158,9 +158,10 @@ def own_postgres():
     def up() -> None:
         server.ensure_postgres_running()
 
-    migrate = spawn(["manage.py", "migrate", "--noinput", "-v", "0"], DATABASE_URL=url)
-    assert migrate.wait(timeout=120) == 0
     try:
+        # Inside the try: a failed migration must not leave this server running.
+        migrate = spawn(["manage.py", "migrate", "--noinput", "-v", "0"], DATABASE_URL=url)
+        assert migrate.wait(timeout=120) == 0
         yield url, down, up
     finally:
         with contextlib.suppress(subprocess.CalledProcessError):
