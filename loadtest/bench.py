@@ -37,6 +37,7 @@ from pathlib import Path
 
 import httpx
 
+from core.stack import uvicorn_args
 from loadtest.storm import StormConfig, StormReport, storm_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,15 +157,11 @@ class _server:
         port = _free_port()
         self.metrics_dir = tempfile.mkdtemp(prefix="bench-metrics-")
         self.process = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable, "-m", "uvicorn", "core.asgi:application",
-                "--host", "127.0.0.1", "--port", str(port), "--workers", str(self.workers),
-                "--no-access-log", "--lifespan", "on",
-            ],
+            [sys.executable, *uvicorn_args(port=port, workers=self.workers)],
             cwd=ROOT,
             env={**self.env, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir},
             start_new_session=True,
-        )  # fmt: skip
+        )
         if self.env.get("WEBHOOK_PROCESSING") == "background":
             # One procrastinate worker beside the server, as `make run` starts it.
             self.worker = subprocess.Popen(

@@ -17,6 +17,8 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from psycopg.conninfo import make_conninfo
 
+from core.stack import uvicorn_args
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # The task's example payload, verbatim.
@@ -96,14 +98,7 @@ def stop(process: subprocess.Popen) -> None:
 
 def uvicorn_start(*, port: int, workers: int = 2, **env: str) -> subprocess.Popen:
     """Start uvicorn on 127.0.0.1:port and wait until it answers."""
-    server = spawn(
-        [
-            "-m", "uvicorn", "core.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-            "--lifespan", "on", "--no-access-log",
-        ],
-        **env,
-    )  # fmt: skip
+    server = spawn(uvicorn_args(port=port, workers=workers), **env)
     deadline = time.monotonic() + 30
     while True:
         try:

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from core.stack import uvicorn_args
 from payments.checks import middleware_stand_ins_check, security_settings_check
 from payments.models import BalanceLog, Payment
 from payments.tests.conftest import PRODUCTION_ENV, ROOT, count_rows, free_port, payload
@@ -136,10 +137,7 @@ def test_uvicorn_refuses_to_start_in_production_without_secrets():
     env = {**os.environ, "DEBUG": "0", "BANK_WEBHOOK_SECRETS": "", "API_TOKENS": ""}
     env.pop("SECRET_KEY", None)
     server = subprocess.run(
-        [
-            sys.executable, "-m", "uvicorn", "core.asgi:application", "--host", "127.0.0.1",
-            "--port", str(free_port()), "--lifespan", "on",
-        ],
+        [sys.executable, *uvicorn_args(port=free_port(), workers=1)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
