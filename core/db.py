@@ -22,7 +22,11 @@ _pool: AsyncConnectionPool | None = None
 
 def db_connection_kwargs() -> dict[str, Any]:
     """psycopg connection arguments equal to Django's default connection (read at call time, so
-    a test database that pytest-django switched to is honoured)."""
+    a test database that pytest-django switched to is honoured).
+
+    Not Django's get_connection_params(): it adds Django's sync cursor class, which an async
+    connection cannot use, and turns prepared statements off.
+    """
     db = connections["default"].settings_dict
     options = {key: value for key, value in db["OPTIONS"].items() if key != "pool"}
     params = {

@@ -104,14 +104,13 @@ class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
     async def __call__(self, request):
         if not request.path_info.startswith(self.static_prefix):
             return await self.get_response(request)
-        static_file = await sync_to_async(self._static_file_find)(request.path_info)
+        if self.autorefresh:  # development: files are looked up on disk at each request
+            static_file = await sync_to_async(self.find_file)(request.path_info)
+        else:  # the index built at startup, in memory
+            static_file = self.files.get(request.path_info)
         if static_file is None:
             return await self.get_response(request)
         return await sync_to_async(self.serve)(static_file, request)
-
-    def _static_file_find(self, path: str):
-        # In development (autorefresh) files are looked up on disk at each request.
-        return self.find_file(path) if self.autorefresh else self.files.get(path)
 
 
 # The stock middleware Django's deploy checks look for by name, and what stands in for each.
