@@ -6,6 +6,11 @@ so buffering up to the cap and replaying it to Django is cheap. A body over the 
 and thrown away (up to DRAIN_FACTOR times the cap) before the 413 goes out: a server that
 answers and closes while the client is still sending makes the client see a connection reset
 instead of the 413.
+
+Having read the whole body, it also declares its length: a chunked request (`Transfer-Encoding:
+chunked`, no Content-Length, as streaming HTTP clients and proxies send) reaches Django with a
+Content-Length, as RFC 9112 section 7.1.3 describes for a recipient that decodes the chunks.
+DRF reads a body only as far as CONTENT_LENGTH and would otherwise parse nothing.
 """
 
 import json
@@ -32,6 +37,9 @@ _TOO_LARGE = json.dumps(
 
 DRAIN_FACTOR = 16
 
+# Replaced by the real length once the body is read.
+_LENGTH_HEADERS = (b"content-length", b"transfer-encoding")
+
 
 class BodySizeLimitMiddleware:
     def __init__(self, app: ASGIApp) -> None:
@@ -54,10 +62,14 @@ class BodySizeLimitMiddleware:
             more_body = message.get("more_body", False)
             if size <= limit:
                 chunks.append(chunk)
-        if size > limit or _declared_length(scope) > limit:
+        declared = _declared_length(scope)
+        if size > limit or declared > limit:
             await _reject(send)
             return
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        body = b"".join(chunks)
+        if declared != len(body):
+            scope = {**scope, "headers": _length_declared(scope["headers"], len(body))}
+        await self.app(scope, _replay(body, receive), send)
 
 
 def _declared_length(scope: Scope) -> int:
@@ -68,6 +80,12 @@ def _declared_length(scope: Scope) -> int:
             except ValueError:
                 return 0
     return 0
+
+
+def _length_declared(headers: list, length: int) -> list:
+    """headers with the body's real length in place of any length or transfer coding."""
+    kept = [(name, value) for name, value in headers if name not in _LENGTH_HEADERS]
+    return [*kept, (b"content-length", str(length).encode())]
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -13,6 +13,7 @@ Django's connection instead: see payments.services.payment_receive.
 from typing import Any
 
 from django.db import connections
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from core.body_limit import ASGIApp, Receive, Scope, Send
@@ -60,10 +61,22 @@ async def db_pool_open() -> AsyncConnectionPool:
             max_size=pool_settings["max_size"],
             timeout=pool_settings["timeout"],
             name="webhook",
+            configure=_session_configure,
             open=False,
         )
         await _pool.open(wait=False)
     return _pool
+
+
+async def _session_configure(conn: AsyncConnection) -> None:
+    """Pin a new session to UTC, as Django pins its own connections.
+
+    The database, a role or PGTZ may set a local zone; timestamps would then load as local
+    times, which can be ambiguous (a DST autumn hour) or past year 9999.
+    """
+    if conn.info.parameter_status("TimeZone") != "UTC":
+        await conn.execute("SET TIME ZONE 'UTC'")
+        await conn.commit()
 
 
 async def db_pool_close() -> None:

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from procrastinate.exceptions import ConnectorException
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -66,6 +67,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             error_body(exc.default_code, str(exc.detail)), status=exc.status_code, headers=headers
         )
+    if isinstance(exc, ConnectorException) and exc.__cause__ is not None:
+        # procrastinate wraps the driver's error when a job is enqueued (background mode): judge
+        # it by that error, as if it had been raised by the payment's own statements.
+        exc = exc.__cause__
     # Django's wrappers, or psycopg's own from the async pool (PoolTimeout is an OperationalError).
     if isinstance(
         exc, (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)

@@ -244,7 +244,7 @@ def pgbench_script() -> str:
 
     lock = bind(services._LOCK_OPERATION, ":r::bigint") + ";"
     insert = bind(services._INSERT_PAYMENT)
-    duplicate = ["BEGIN;", lock, insert + ";", bind(services._SELECT_STORED_PAYMENT, operation_id)]
+    duplicate = ["BEGIN;", lock, insert + ";", bind(services._PAYMENT_FIELDS_DIFFERING)]
     return "\n".join(
         [
             r"\set r random(1, 9223372036854775806)",

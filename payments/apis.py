@@ -11,7 +11,7 @@ from payments.auth import HasApiToken, HasBankWebhookSignature
 from payments.fields import (
     PAYER_INN_REGEX,
     AwareDateTimeField,
-    StrictCharField,
+    ExactCharField,
     StrictIntegerField,
     StrictRegexField,
     StrictUUIDField,
@@ -39,7 +39,8 @@ class PaymentWebhookApi(APIView):
             trim_whitespace=False,
             error_messages={"invalid": "Must be a string of 10 or 12 digits."},
         )
-        document_number = StrictCharField(max_length=64)
+        # Stored and compared exactly as sent (docs/architecture.md, "Document numbers").
+        document_number = ExactCharField(max_length=64)
         document_date = AwareDateTimeField()
 
     @extend_schema_serializer(component_name="PaymentDeliveryResult")

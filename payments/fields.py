@@ -38,6 +38,20 @@ class StrictCharField(_StrictStringMixin, serializers.CharField):
     default_error_messages = {"not_a_string": "Must be a valid JSON string."}
 
 
+class ExactCharField(StrictCharField):
+    """A string kept exactly as sent: never trimmed, so what is stored and compared is what the
+    sender wrote. Empty or only whitespace is still refused as blank."""
+
+    def __init__(self, **kwargs):
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not value.strip():
+            self.fail("blank")
+        return value
+
+
 class StrictRegexField(_StrictStringMixin, serializers.RegexField):
     default_error_messages = {"not_a_string": "Must be a valid JSON string."}
 

@@ -30,6 +30,10 @@ TASK_EXAMPLE = {
 PAYMENT_STATUSES = [outcome.value for outcome in PaymentOutcome]
 # OpenAPI patterns are ECMAScript regexes: no Python-only \Z.
 INN_SCHEMA_PATTERN = f"^{INN_PATTERN}$"
+# The usual spellings of a UUID; the endpoint takes every one the webhook takes (payments.urls).
+OPERATION_ID_SCHEMA_PATTERN = (
+    r"^(urn:uuid:)?\{?[0-9A-Fa-f]{8}(-?[0-9A-Fa-f]{4}){3}-?[0-9A-Fa-f]{12}\}?$"
+)
 
 
 class OperationConflictDetailSerializer(ErrorDetailSerializer):
@@ -212,6 +216,19 @@ def operation_schema(*, response):
             "credit; `credited_at` is set once the balance was credited."
         ),
         tags=["operations"],
+        parameters=[
+            OpenApiParameter(
+                "operation_id",
+                str,
+                OpenApiParameter.PATH,
+                description=(
+                    "The operation's UUID, in any spelling the webhook accepts (any case, with "
+                    "or without hyphens, braces or a `urn:uuid:` prefix). Anything else is a "
+                    "404 `not_found`."
+                ),
+                pattern=OPERATION_ID_SCHEMA_PATTERN,
+            )
+        ],
         responses={
             200: OpenApiResponse(
                 response=response,

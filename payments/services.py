@@ -99,9 +99,12 @@ _CREDIT_ORGANIZATION = """
     RETURNING balance_after
 """
 
-_SELECT_STORED_PAYMENT = """
-    SELECT amount, payer_inn, document_number, document_date FROM payment
-    WHERE operation_id = %s
+# Which fields of the stored payment differ from this delivery, compared by PostgreSQL: the
+# dates as instants, so neither the session's time zone nor its DST folds can matter.
+_PAYMENT_FIELDS_DIFFERING = """
+    SELECT amount <> %(amount)s, payer_inn <> %(payer_inn)s,
+           document_number <> %(document_number)s, document_date <> %(document_date)s
+    FROM payment WHERE operation_id = %(operation_id)s
 """
 
 # The row lock taken by this UPDATE serializes concurrent runs of one payment's job; the status
@@ -317,21 +320,18 @@ def _payment_record_statements(data: PaymentData, *, status: str) -> Statements[
     """Insert the payment under the operation's lock; None (after checking) if it exists."""
     # Deliveries of one operation run one after another; different operations never wait.
     yield _LOCK_OPERATION, [advisory_key(data.operation_id)]
-    inserted = yield (
-        _INSERT_PAYMENT,
-        {
-            "operation_id": data.operation_id,
-            "payer_inn": data.payer_inn,
-            "amount": data.amount,
-            "document_number": data.document_number,
-            "document_date": data.document_date,
-            "status": status,
-        },
-    )
+    fields = {
+        "operation_id": data.operation_id,
+        "payer_inn": data.payer_inn,
+        "amount": data.amount,
+        "document_number": data.document_number,
+        "document_date": data.document_date,
+    }
+    inserted = yield _INSERT_PAYMENT, {**fields, "status": status}
     if inserted is not None:
         return inserted[0]
-    stored = yield _SELECT_STORED_PAYMENT, [data.operation_id]
-    _payment_check_same(data, stored)
+    differing = yield _PAYMENT_FIELDS_DIFFERING, fields
+    _payment_check_same(data, differing)
     logger.debug("payment duplicate operation_id=%s", data.operation_id)
     return None
 
@@ -387,15 +387,15 @@ def _log_credited(*, operation_id: UUID, payer_inn: str, amount: int, balance_af
     )
 
 
-def _payment_check_same(data: PaymentData, stored: tuple) -> None:
-    """Raise PaymentConflict if the stored payment (_SELECT_STORED_PAYMENT's row) differs from
-    this delivery in any field."""
+def _payment_check_same(data: PaymentData, differs: tuple) -> None:
+    """Raise PaymentConflict if the stored payment differs from this delivery in any field
+    (differs: _PAYMENT_FIELDS_DIFFERING's row)."""
     differing = [
         field
-        for field, stored_value in zip(
-            ("amount", "payer_inn", "document_number", "document_date"), stored, strict=True
+        for field, field_differs in zip(
+            ("amount", "payer_inn", "document_number", "document_date"), differs, strict=True
         )
-        if getattr(data, field) != stored_value
+        if field_differs
     ]
     if differing:
         logger.warning(

@@ -1,7 +1,10 @@
+from uuid import UUID
+
 from django.urls import path, register_converter
+from rest_framework.exceptions import ValidationError
 
 from payments.apis import OperationStatusApi, OrganizationBalanceApi, PaymentWebhookApi
-from payments.fields import INN_PATTERN
+from payments.fields import INN_PATTERN, StrictUUIDField
 
 
 class InnConverter:
@@ -16,7 +19,24 @@ class InnConverter:
         return value
 
 
+class OperationIdConverter:
+    """Every spelling of an operation_id that the webhook accepts (upper case, no hyphens...),
+    parsed by the webhook's own field; any other path segment falls through to the JSON 404."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> UUID:
+        try:
+            return StrictUUIDField().to_internal_value(value)
+        except ValidationError:
+            raise ValueError(value) from None  # Django's "no match"
+
+    def to_url(self, value: UUID) -> str:
+        return str(value)
+
+
 register_converter(InnConverter, "inn")
+register_converter(OperationIdConverter, "operation_id")
 
 urlpatterns = [
     path("webhook/bank/", PaymentWebhookApi.as_view(), name="webhook-bank"),
@@ -25,5 +45,9 @@ urlpatterns = [
         OrganizationBalanceApi.as_view(),
         name="organization-balance",
     ),
-    path("operations/<uuid:operation_id>/", OperationStatusApi.as_view(), name="operation-status"),
+    path(
+        "operations/<operation_id:operation_id>/",
+        OperationStatusApi.as_view(),
+        name="operation-status",
+    ),
 ]
