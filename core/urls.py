@@ -20,5 +20,6 @@ urlpatterns = [
 ]
 
 handler400 = "core.exceptions.bad_request"
+handler403 = "core.exceptions.permission_denied"
 handler404 = "core.exceptions.not_found"
 handler500 = "core.exceptions.server_error"
