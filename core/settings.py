@@ -214,6 +214,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The read endpoints' bearer token, declared so that Swagger UI offers Authorize
+    # (payments/openapi.py puts it on each read endpoint).
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "readToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "One of API_TOKENS, sent as `Authorization: Bearer <token>`.",
+            }
+        }
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------------
