@@ -211,6 +211,8 @@ def test_operator_journey(console_url, seeded, browser_page, artifacts):
         page.click(".field-payments_link a:has-text('payments')")
         expect(page.locator("#result_list tbody tr")).to_have_count(10)
         expect(page.locator("#changelist-filter")).to_contain_text(INN)
+        # Readable at 1366 px: the list fits, no sideways scrolling.
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
 
     with journey.step("open one payment"):
         page.click(f"#result_list a:has-text('{operation_id[:8]}')")
@@ -236,6 +238,7 @@ def test_operator_journey(console_url, seeded, browser_page, artifacts):
         page.click(".field-balance_logs_link a")
         expect(page.locator("#result_list tbody tr")).to_have_count(9)
         expect(page.locator("#result_list")).to_contain_text("MSK")
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
         journey.document("balance-log")
 
     with journey.step("refused: adding a payment is the admin's own 403 page"):
