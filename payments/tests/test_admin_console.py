@@ -5,7 +5,10 @@ Rendered through Django's test client; payments/tests/test_browser.py walks the 
 a real browser against a production-configured server.
 """
 
+import os
 import re
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timezone
 
@@ -116,6 +119,18 @@ def test_dates_are_shown_in_the_display_time_zone_with_the_zone_named(admin_clie
 
     assert "2024-04-28 00:00:00 MSK" in html
     assert "Times in Europe/Moscow (UTC+0300)" in html
+
+
+def test_an_unknown_display_time_zone_stops_the_service_at_startup():
+    result = subprocess.run(
+        [sys.executable, "-c", "import core.settings"],
+        env={**os.environ, "DISPLAY_TIME_ZONE": "Mars/Olympus_Mons"},
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 1
+    assert "DISPLAY_TIME_ZONE='Mars/Olympus_Mons' is not an IANA time zone" in result.stderr
 
 
 def test_the_api_keeps_utc_whatever_the_display_zone(client, settings):

@@ -321,3 +321,36 @@ def test_a_cross_origin_admin_post_is_still_refused(console_url):
     assert "Form refused" in foreign.text
     assert own.status_code == 200  # the form again, with "Please enter the correct username"
     assert "Please enter the correct username" in own.text
+
+
+def test_api_docs_send_a_signed_test_delivery(console_url, browser_page, artifacts):
+    """The webhook's description says how to sign a delivery; following it word for word in
+    Swagger UI ("Try it out") credits the operation on a server that requires signatures."""
+    page, base = browser_page, console_url
+    journey = Journey(page, artifacts, "api-docs-webhook")
+
+    with journey.step("open the webhook's documentation"):
+        page.goto(f"{base}/api/docs/")
+        operation = page.locator("#operations-webhook-webhook_bank_deliver")
+        operation.locator(".opblock-summary").click()
+        snippet = operation.locator("pre code", has_text="import base64").inner_text()
+
+    with journey.step("run the documented snippet with the service's secret"):
+        secret = PRODUCTION_ENV["BANK_WEBHOOK_SECRETS"]
+        printed = subprocess.run(
+            [sys.executable, "-c", snippet.replace("whsec_...", secret)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        body, headers = printed[0], dict(line.split(": ", 1) for line in printed[1:])
+
+    with journey.step("paste the body and the headers, execute"):
+        operation.locator("button.try-out__btn").click()
+        for name, value in headers.items():
+            operation.locator(f"tr[data-param-name='{name}'] input").fill(value)
+        operation.locator("textarea.body-param__text").fill(body)
+        operation.locator("button.execute").click()
+        live = operation.locator(".live-responses-table .response")
+        expect(live.locator(".response-col_status")).to_contain_text("200")
+        expect(live.locator(".response-col_description")).to_contain_text('"credited"')
