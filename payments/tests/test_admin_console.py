@@ -159,10 +159,14 @@ def test_date_filter_counts_days_in_the_display_zone(admin_client, settings, zon
     assert len(rows) == found
 
 
-def test_a_malformed_date_is_an_error_page_not_a_500(admin_client):
+@pytest.mark.parametrize(
+    ("parameter", "value"),
+    [("created_at__from", "28.04.2024"), ("credited_at__to", "2024-02-30"), ("amount__to", "lots")],
+)
+def test_a_malformed_range_is_the_admins_error_page_not_a_500(admin_client, parameter, value):
     credit()
 
-    response = admin_client.get(url("payment_changelist"), {"created_at__from": "28.04.2024"})
+    response = admin_client.get(url("payment_changelist"), {parameter: value})
 
     assert response.status_code == 302
     assert response["Location"].endswith("?e=1")
