@@ -9,9 +9,11 @@ import functools
 import logging
 
 import psycopg
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
 from django.views.decorators.csrf import csrf_exempt
 from procrastinate.exceptions import ConnectorException
 from rest_framework import exceptions, status
@@ -96,8 +98,39 @@ def not_found(request, exception=None) -> JsonResponse:
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
-def csrf_failure(request, reason: str = "") -> JsonResponse:
+def csrf_failure(request, reason: str = "") -> HttpResponse:
+    if _is_admin_page(request):
+        return _admin_refusal(
+            request,
+            title="Form refused",
+            explanation="This form was not accepted: it was sent from another site, or its "
+            "security token expired. Reload the page and send it again.",
+        )
     return JsonResponse(error_body("csrf_failed", "CSRF verification failed."), status=403)
+
+
+def permission_denied(request, exception=None) -> HttpResponse:
+    if _is_admin_page(request):
+        return _admin_refusal(
+            request,
+            title="Not allowed",
+            explanation="This action is not allowed. Payments and the balance log are a "
+            "permanent record: they cannot be added, changed or deleted here, and neither can "
+            "organizations be deleted.",
+        )
+    return JsonResponse(error_body("permission_denied", "Permission denied."), status=403)
+
+
+def _is_admin_page(request) -> bool:
+    return request.path_info.startswith(f"/{settings.ADMIN_URL}")
+
+
+def _admin_refusal(request, *, title: str, explanation: str) -> HttpResponse:
+    """The admin's own page with the reason, instead of a bare 403 or an API error body."""
+    from django.contrib import admin
+
+    context = {**admin.site.each_context(request), "title": title, "explanation": explanation}
+    return TemplateResponse(request, "admin/403.html", context, status=403).render()
 
 
 def server_error(request) -> JsonResponse:

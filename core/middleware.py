@@ -20,6 +20,8 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
+from django.utils import timezone
+from django.utils.deprecation import MiddlewareMixin
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 
@@ -88,6 +90,19 @@ class InlineSecurityMiddleware(InlineMiddlewareMixin, SecurityMiddleware):
 
 class InlineXFrameOptionsMiddleware(InlineMiddlewareMixin, XFrameOptionsMiddleware):
     pass
+
+
+class AdminTimeZoneMiddleware(InlineMiddlewareMixin, MiddlewareMixin):
+    """Admin pages render dates and count date filters in DISPLAY_TIME_ZONE. The API is left
+    in UTC: DRF formats datetimes in the current time zone."""
+
+    def process_request(self, request):
+        if _is_admin(request):
+            timezone.activate(settings.DISPLAY_TIME_ZONE)
+
+    def process_response(self, request, response):
+        timezone.deactivate()
+        return response
 
 
 class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):

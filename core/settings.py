@@ -7,6 +7,7 @@ development (`make run`); a production deployment sets DEBUG=0 and real values (
 import os
 import warnings
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg.conninfo import conninfo_to_dict
 
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Its OpClass in index expressions: the admin's prefix-search indexes (payments.models).
+    "django.contrib.postgres",
     "rest_framework",
     "adrf",
     "procrastinate.contrib.django",
@@ -69,6 +72,7 @@ MIDDLEWARE = [
     "core.middleware.AdminCsrfViewMiddleware",
     "core.middleware.AdminAuthenticationMiddleware",
     "core.middleware.AdminMessageMiddleware",
+    "core.middleware.AdminTimeZoneMiddleware",
     "core.middleware.InlineXFrameOptionsMiddleware",
 ]
 # --deploy's W001-W003 look for the stock class names; payments.E009 checks the stand-ins.
@@ -80,6 +84,9 @@ ASGI_APPLICATION = "core.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # The admin's site-wide look (header with the display time zone, the styled 403); it
+        # must win over django.contrib.admin's own templates, which APP_DIRS finds first.
+        "DIRS": [BASE_DIR / "core" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -181,7 +188,8 @@ if DEBUG:
 warnings.filterwarnings(
     "ignore", message="StreamingHttpResponse must consume synchronous iterators", module="django"
 )
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` puts the files a production server serves (the Docker image's default).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed (gzip) but not hashed: a manifest would make every `{% static %}` fail until
@@ -206,6 +214,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The read endpoints' bearer token, declared so that Swagger UI offers Authorize
+    # (payments/openapi.py puts it on each read endpoint).
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "readToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "One of API_TOKENS, sent as `Authorization: Bearer <token>`.",
+            }
+        }
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------------
@@ -221,9 +240,11 @@ WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 # Bearer tokens for the read endpoints, comma-separated (one per client, so one can be revoked).
 API_TOKENS = env_list("API_TOKENS", "")
 
-# Response headers (SecurityMiddleware, XFrameOptionsMiddleware): nosniff, no Referer, no framing.
+# Response headers (SecurityMiddleware, XFrameOptionsMiddleware): nosniff, no framing, and a
+# Referer for this site's own pages only. Not "no-referrer": under it browsers send
+# `Origin: null` on the admin's form posts, which Django's CSRF check refuses (docs/security.md).
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -249,7 +270,18 @@ SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else Non
 # --- Time -----------------------------------------------------------------------------------------
 
 USE_TZ = True
+# Storage, logs and the API are UTC. TIME_ZONE stays UTC on purpose: Django would also apply it
+# to the process (TZ) and DRF to every datetime the API returns.
 TIME_ZONE = "UTC"
+# The zone the admin shows every date in and counts its date filters in (an IANA name, e.g.
+# Europe/Moscow); named on every admin page. core.middleware.AdminTimeZoneMiddleware applies it.
+DISPLAY_TIME_ZONE = env_str("DISPLAY_TIME_ZONE", "UTC")
+try:
+    ZoneInfo(DISPLAY_TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError):
+    raise ValueError(
+        f"DISPLAY_TIME_ZONE={DISPLAY_TIME_ZONE!r} is not an IANA time zone (e.g. Europe/Moscow)"
+    ) from None
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
 

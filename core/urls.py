@@ -1,6 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import health, metrics
@@ -12,7 +18,20 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # JSON as application/json first: a browser (Accept: */*) shows it instead of downloading
+    # the YAML file. YAML stays one `Accept: application/vnd.oai.openapi` or ?format=yaml away.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(
+            renderer_classes=[
+                OpenApiJsonRenderer2,
+                OpenApiJsonRenderer,
+                OpenApiYamlRenderer,
+                OpenApiYamlRenderer2,
+            ]
+        ),
+        name="schema",
+    ),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path(settings.ADMIN_URL, admin.site.urls),
     # Last: every other path gets the JSON 404, in DEBUG too (instead of Django's HTML page).
@@ -20,5 +39,6 @@ urlpatterns = [
 ]
 
 handler400 = "core.exceptions.bad_request"
+handler403 = "core.exceptions.permission_denied"
 handler404 = "core.exceptions.not_found"
 handler500 = "core.exceptions.server_error"

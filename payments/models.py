@@ -5,8 +5,11 @@ not the application, is the last line of defence: uniqueness, positivity and PRO
 constraints, so no code path (including a bug or a manual SQL session) can break them silently.
 """
 
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
-from django.db.models.functions import Now
+from django.db.models.functions import Cast, Now
+
+from payments.display import money_format
 
 
 class MoneyField(models.BigIntegerField):
@@ -69,9 +72,28 @@ class Payment(models.Model):
                 name="payment_credited_at_matches_status",
             ),
         ]
+        indexes = [
+            # The admin's prefix search (LIKE 'abc%', payments.admin._prefix_search); payer_inn
+            # has one already, from its foreign key.
+            models.Index(
+                OpClass(Cast("operation_id", models.TextField()), name="text_pattern_ops"),
+                name="payment_operation_id_prefix",
+            ),
+            models.Index(
+                OpClass("document_number", name="varchar_pattern_ops"),
+                name="payment_document_number_prefix",
+            ),
+            # The admin's "has pending payments" filter; pending rows are few, so it is small.
+            models.Index(
+                fields=["organization"],
+                condition=models.Q(status="pending"),
+                name="payment_pending_by_payer",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.operation_id} {self.amount} -> {self.organization_id}"
+        # The admin's titles and breadcrumbs: the operation and the INN, never an internal id.
+        return f"{self.operation_id} · INN {self.organization_id} · {money_format(self.amount)}"
 
 
 class BalanceLog(models.Model):
@@ -97,4 +119,8 @@ class BalanceLog(models.Model):
         indexes = [models.Index(fields=["organization", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.organization_id} +{self.delta} = {self.balance_after}"
+        # Reads the organization and the payment: select_related them where this is shown.
+        return (
+            f"INN {self.organization.inn} +{money_format(self.delta)} = "
+            f"{money_format(self.balance_after)} · {self.payment.operation_id}"
+        )

@@ -35,6 +35,74 @@ OPERATION_ID_SCHEMA_PATTERN = (
     r"^(urn:uuid:)?\{?[0-9A-Fa-f]{8}(-?[0-9A-Fa-f]{4}){3}-?[0-9A-Fa-f]{12}\}?$"
 )
 
+# The read endpoints' security requirement; the scheme itself is SPECTACULAR_SETTINGS'
+# APPEND_COMPONENTS (it is what makes Swagger UI's Authorize button appear).
+READ_TOKEN_SCHEME = "readToken"  # noqa: S105 (a name, not a secret)
+
+# Runs as printed (payments/tests/test_openapi.py executes it against a real server).
+SIGNING_SNIPPET = """\
+import base64, hashlib, hmac, json, time, uuid
+
+secret = "whsec_..."  # the secret the service was given in BANK_WEBHOOK_SECRETS
+body = json.dumps({
+    "operation_id": str(uuid.uuid4()), "amount": 145000, "payer_inn": "1234567890",
+    "document_number": "PAY-328", "document_date": "2024-04-27T21:00:00Z",
+})
+msg_id, timestamp = f"msg_{uuid.uuid4().hex}", str(int(time.time()))
+key = base64.b64decode(secret.removeprefix("whsec_"))
+digest = hmac.new(key, f"{msg_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
+print(body)
+print("webhook-id:", msg_id)
+print("webhook-timestamp:", timestamp)
+print("webhook-signature:", "v1," + base64.b64encode(digest).decode())
+"""
+
+WEBHOOK_DESCRIPTION = f"""\
+Records the operation and credits `amount` to the payer organization's balance, exactly once
+per `operation_id`, however many times and however simultaneously it is delivered. An unknown
+`payer_inn` gets its organization created. Unknown extra fields are ignored. Amounts are
+integers in minor units (kopecks): `145000` is 1 450,00 ₽.
+
+**Signing** ([Standard Webhooks](https://www.standardwebhooks.com/)). With signing on (always
+in production) every delivery carries three headers, and a delivery without a valid signature
+is refused with 401 before its body is read:
+
+- `webhook-id`: this message's unique id, e.g. `msg_<uuid>`;
+- `webhook-timestamp`: the time of signing in Unix seconds, at most `WEBHOOK_TOLERANCE_SECONDS`
+  (300 by default) from the server's clock either way;
+- `webhook-signature`: `v1,` + base64 of HMAC-SHA256 over `<webhook-id>.<webhook-timestamp>.<raw
+  body bytes>`, keyed with the base64-decoded part of the secret after `whsec_`. Several
+  space-separated signatures may be sent (during a key rotation); one valid one is enough.
+
+**A test delivery from this page**: run this (Python 3.9+, standard library only) with the
+service's secret, paste the first line it prints into the request body *as printed* (the
+signature covers the exact bytes) and the three header values into their fields, then Execute
+within five minutes.
+
+```python
+{SIGNING_SNIPPET}```
+"""
+
+
+def _signing_header(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name,
+        str,
+        OpenApiParameter.HEADER,
+        required=False,
+        description=f"{description} Required when signing is on (always in production).",
+    )
+
+
+WEBHOOK_SIGNING_HEADERS = [
+    _signing_header("webhook-id", "This message's unique id, e.g. `msg_<uuid>`."),
+    _signing_header("webhook-timestamp", "Unix seconds at signing."),
+    _signing_header(
+        "webhook-signature",
+        "`v1,<base64 HMAC-SHA256>` over `<webhook-id>.<webhook-timestamp>.<body>` (see above).",
+    ),
+]
+
 
 class OperationConflictDetailSerializer(ErrorDetailSerializer):
     operation_id = serializers.UUIDField()
@@ -73,13 +141,11 @@ def webhook_schema(*, request: type[serializers.Serializer], response):
     return extend_schema(
         operation_id="webhook_bank_deliver",
         summary="Deliver one bank operation (idempotent)",
-        description=(
-            "Records the operation and credits `amount` to the payer organization's balance, "
-            "exactly once per `operation_id`, however many times and however simultaneously it "
-            "is delivered. An unknown `payer_inn` gets its organization created. Unknown extra "
-            "fields are ignored."
-        ),
+        description=WEBHOOK_DESCRIPTION,
         tags=["webhook"],
+        # Signed, not token-authenticated: no bearer token applies here.
+        auth=[],
+        parameters=WEBHOOK_SIGNING_HEADERS,
         request=request,
         examples=[
             OpenApiExample("Task example", value=TASK_EXAMPLE, request_only=True),
@@ -176,7 +242,14 @@ def balance_schema(*, response):
     return extend_schema(
         operation_id="organization_balance_get",
         summary="An organization's current balance",
+        description=(
+            "The organization's balance now, in minor units (kopecks): `145000` is 1 450,00 ₽. "
+            "It is the sum of every credited operation of this INN; an operation accepted in "
+            "background mode counts once a worker has credited it (see "
+            "`GET /api/operations/{operation_id}/`). Needs a read token (Authorize)."
+        ),
         tags=["organizations"],
+        auth=[{READ_TOKEN_SCHEME: []}],
         parameters=[
             OpenApiParameter(
                 "inn",
@@ -212,8 +285,10 @@ def operation_schema(*, response):
         operation_id="operation_status_get",
         summary="Where a bank operation stands (pending or credited)",
         description=(
-            "`pending` only in background mode, between the acknowledgement and the worker's "
-            "credit; `credited_at` is set once the balance was credited."
+            "What became of one bank operation: `pending` only in background mode, between "
+            "the acknowledgement and the worker's credit; `credited_at` is set once the "
+            "balance was credited. Amounts in minor units (kopecks), times in UTC. Needs a "
+            "read token (Authorize)."
         ),
         tags=["operations"],
         parameters=[
@@ -229,6 +304,7 @@ def operation_schema(*, response):
                 pattern=OPERATION_ID_SCHEMA_PATTERN,
             )
         ],
+        auth=[{READ_TOKEN_SCHEME: []}],
         responses={
             200: OpenApiResponse(
                 response=response,

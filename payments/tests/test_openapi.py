@@ -1,6 +1,8 @@
 """The OpenAPI schema: valid, complete, and true to what the running service answers."""
 
 import json
+import subprocess
+import sys
 
 import httpx
 import jsonschema
@@ -125,3 +127,88 @@ def test_docs_page_serves_swagger_ui_from_this_server_not_a_cdn():
     assert "https://" not in html
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
+
+
+# --- What an integrator reads in the docs (issue 12) ---------------------------------------------
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+OPERATION = "/api/operations/{operation_id}/"
+
+
+def operations(schema: dict):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def test_every_endpoint_has_a_description_written_for_integrators(schema):
+    """Seen failing before: the balance endpoint's description was core.views.APIView's
+    docstring, about thread hops."""
+    for label, operation in operations(schema):
+        description = operation.get("description", "")
+        assert len(description) > 100, label
+        for internal in ("thread", "hop", "adrf", "initial()"):
+            assert internal not in description, (label, internal)
+
+
+def test_read_endpoints_declare_the_bearer_token_scheme(schema):
+    """What makes Swagger UI's Authorize button appear. Seen failing before: no
+    securitySchemes at all, so "Try it out" got 401 from a production server."""
+    assert schema["components"]["securitySchemes"]["readToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "One of API_TOKENS, sent as `Authorization: Bearer <token>`.",
+    }
+    for path in (BALANCE, OPERATION):
+        assert schema["paths"][path]["get"]["security"] == [{"readToken": []}]
+    assert "security" not in schema["paths"][WEBHOOK]["post"]
+
+
+def test_webhook_declares_the_standard_webhooks_headers(schema):
+    parameters = schema["paths"][WEBHOOK]["post"]["parameters"]
+
+    assert sorted((p["name"], p["in"]) for p in parameters) == [
+        ("webhook-id", "header"),
+        ("webhook-signature", "header"),
+        ("webhook-timestamp", "header"),
+    ]
+
+
+def test_schema_url_opened_in_a_browser_shows_json_instead_of_downloading():
+    """Seen failing before: a browser's Accept got application/vnd.oai.openapi (YAML), which
+    Chromium downloads as a file."""
+    response = Client().get("/api/schema/", HTTP_ACCEPT=BROWSER_ACCEPT)
+    yaml = Client().get("/api/schema/?format=yaml")
+
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["openapi"].startswith("3.")
+    assert yaml["Content-Type"].startswith("application/vnd.oai.openapi")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_documented_signing_snippet_signs_a_delivery_production_accepts(
+    schema, production_server_url
+):
+    """The Python in the webhook's description, run as printed (with the real secret), makes a
+    delivery that a production server (signatures required) credits."""
+    from payments.tests.conftest import PRODUCTION_ENV
+
+    description = schema["paths"][WEBHOOK]["post"]["description"]
+    snippet = description.split("```python\n")[1].split("```")[0]
+    secret = PRODUCTION_ENV["BANK_WEBHOOK_SECRETS"]
+    printed = subprocess.run(
+        [sys.executable, "-c", snippet.replace("whsec_...", secret)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    body, headers = printed[0], dict(line.split(": ", 1) for line in printed[1:])
+
+    response = httpx.post(
+        f"{production_server_url}{WEBHOOK}",
+        content=body.encode(),
+        headers={**headers, "content-type": "application/json"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "credited"
