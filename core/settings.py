@@ -107,6 +107,10 @@ DATABASES = {
         # ASGI runs each request's sync work on a fresh thread: persistent per-thread connections
         # would leak, so connections come from psycopg's pool instead (which requires 0 here).
         "CONN_MAX_AGE": 0,
+        # With a pool, Django checks each connection (one empty query) before handing it out, so
+        # after a database restart a dead pooled connection is replaced instead of failing a
+        # request. (The webhook's own pool has a cheaper check: core.db.db_connection_check.)
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             # A dead or unreachable host fails each connection attempt after this long.
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT_SECONDS", 5),
