@@ -297,3 +297,18 @@ async def test_after_a_database_restart_the_first_requests_succeed(own_postgres)
 
     assert statuses == {200: 2 * rounds}
     assert_books_exact(url, warm + after)
+
+
+async def test_metrics_answer_with_the_database_down_and_pending_unknown(own_postgres):
+    """/metrics stays up while PostgreSQL is down: the pending-payment gauges read NaN
+    (unknown) instead of failing the scrape or keeping a stale count."""
+    url, down, _up = own_postgres
+    with uvicorn_server(workers=1, DATABASE_URL=url) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            assert "payments_pending_payments 0.0" in (await client.get("/metrics")).text
+            await asyncio.to_thread(down)
+            response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert "payments_pending_payments NaN" in response.text
+    assert "payments_pending_oldest_age_seconds NaN" in response.text
