@@ -239,20 +239,18 @@ def payment_credit(*, payment_id: int) -> bool:
 
 
 # Pending payments past the grace period with no live credit job (none queued or running), with
-# how many of their credit jobs ended without crediting. Jobs are matched on their arguments, so
-# the ones the sweep or an operator added count too.
+# how many of their credit jobs ended (failed, cancelled; a succeeded one, which cannot leave its
+# payment pending, counts too, so that nothing is retried without bound). Jobs are matched on
+# their arguments, so the ones the sweep or an operator added count too.
 _PENDING_WITHOUT_LIVE_JOB = """
-    SELECT p.id,
-           count(j.id) FILTER (WHERE j.status IN ('failed', 'cancelled', 'aborted')) AS ended
+    SELECT p.id, count(j.id) AS ended
     FROM payment p
     LEFT JOIN procrastinate_jobs j
         ON j.task_name = %(task)s AND j.args = jsonb_build_object('payment_id', p.id)
     WHERE p.status = 'pending' AND p.created_at < now() - make_interval(secs => %(grace)s)
     GROUP BY p.id
     HAVING count(j.id) FILTER (WHERE j.status IN ('todo', 'doing', 'aborting')) = 0
-       AND (%(max_heals)s::int IS NULL
-            OR count(j.id) FILTER (WHERE j.status IN ('failed', 'cancelled', 'aborted'))
-               <= %(max_heals)s::int)
+       AND (%(max_heals)s::int IS NULL OR count(j.id) <= %(max_heals)s::int)
     ORDER BY p.id
     LIMIT 1000
 """
@@ -285,7 +283,7 @@ def payment_pending_requeue(*, older_than_seconds: int, max_heals: int | None) -
                 last = max_heals is not None and ended == max_heals
                 logger.log(
                     logging.ERROR if last else logging.WARNING,
-                    "retrying credit of pending payment whose jobs ended failed or cancelled"
+                    "retrying credit of pending payment whose jobs ended without crediting it"
                     " payment_id=%s ended_jobs=%s max_heals=%s%s",
                     payment_id,
                     ended,
