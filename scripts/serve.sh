@@ -1,23 +1,34 @@
 #!/usr/bin/env sh
 # Migrate, seed (idempotent) and serve; run by `make run` with DATABASE_URL already set.
 # In background mode (WEBHOOK_PROCESSING=background) a procrastinate worker runs beside the
-# server; a signal to this process group stops both, and the server exiting stops the worker.
+# server. SIGINT, SIGTERM or SIGHUP to this shell alone (scripts/embedded_db.py sends SIGTERM when
+# the launcher dies) stops both; the server exiting stops the worker.
 set -eu
 PY=${PY:-.venv/bin/python}
 "$PY" manage.py migrate --noinput
 "$PY" manage.py seed_organizations
 
+server=""
 worker=""
 own_metrics_dir=""
 cleanup() {
     if [ -n "$worker" ]; then kill -TERM "$worker" 2>/dev/null || true; fi
     if [ -n "$own_metrics_dir" ]; then rm -rf "$own_metrics_dir"; fi
 }
-# The INT/TERM traps make the shell exit (running the EXIT trap) once uvicorn, which gets the
-# same signal, has shut down.
+# A signal may reach this shell only (not its process group), so it is passed on to uvicorn,
+# whose graceful shutdown is then waited for; the EXIT trap then stops the worker.
+stop() {
+    trap '' INT TERM HUP
+    if [ -n "$server" ]; then
+        kill -TERM "$server" 2>/dev/null || true
+        wait "$server" || true
+    fi
+    exit "$1"
+}
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop 129' HUP
+trap 'stop 130' INT
+trap 'stop 143' TERM
 
 # The uvicorn workers share their metrics through files in this directory. It must start empty:
 # files left by an earlier run would be added into this run's counters.
@@ -35,6 +46,11 @@ if [ "${WEBHOOK_PROCESSING:-sync}" = "background" ]; then
     worker=$!
 fi
 
+# In the background and waited for: a shell runs its traps only once a foreground command ends,
+# but interrupts `wait` at once. --timeout-keep-alive: see KEEP_ALIVE_SECONDS in core/stack.py.
 "$PY" -m uvicorn core.asgi:application \
     --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" \
-    --workers "${WEB_CONCURRENCY:-2}" --no-access-log --lifespan on --timeout-graceful-shutdown 10
+    --workers "${WEB_CONCURRENCY:-2}" --no-access-log --lifespan on --timeout-graceful-shutdown 10 \
+    --timeout-keep-alive 75 &
+server=$!
+wait "$server"

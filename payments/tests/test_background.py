@@ -1,6 +1,7 @@
 """Background mode with real PostgreSQL and real procrastinate worker processes."""
 
 import asyncio
+import io
 import signal
 import time
 from collections import Counter
@@ -8,10 +9,13 @@ from collections import Counter
 import httpx
 import psycopg
 import pytest
+from asgiref.sync import sync_to_async
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 
 from payments.models import BalanceLog, Organization, Payment
+from payments.selectors import payment_pending_stale_list
 from payments.services import (
     PaymentOutcome,
     payment_accept,
@@ -22,6 +26,7 @@ from payments.tasks import CREDIT_TASK
 from payments.tests.conftest import (
     SERVICE_INN,
     WORKER_ENV,
+    credit_jobs_run,
     operation,
     payload,
     run_concurrently,
@@ -179,18 +184,149 @@ def test_pending_payment_whose_job_was_lost_is_requeued_once():
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM procrastinate_jobs")
 
-    assert len(payment_pending_requeue(older_than_seconds=0)) == 1
-    assert payment_pending_requeue(older_than_seconds=0) == []
+    assert len(payment_pending_requeue(older_than_seconds=0, max_heals=3)) == 1
+    assert payment_pending_requeue(older_than_seconds=0, max_heals=3) == []
     assert job_statuses() == {"todo": 1}
 
 
-def test_payment_whose_job_failed_for_good_is_left_visible_not_retried_forever():
+def test_ended_credit_jobs_are_replaced_at_most_max_heals_times():
+    """Each failed or cancelled job of a pending payment gets one successor, until max_heals
+    have ended too; then the payment stays pending for an operator (max_heals=None)."""
     payment_accept(**operation())
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE procrastinate_jobs SET status = 'failed'")
 
-    assert payment_pending_requeue(older_than_seconds=0) == []
-    assert Payment.objects.get().status == Payment.Status.PENDING
+    for heal in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE status = 'todo'")
+        assert len(payment_pending_requeue(older_than_seconds=0, max_heals=2)) == 1, heal
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE status = 'todo'")
+
+    assert payment_pending_requeue(older_than_seconds=0, max_heals=2) == []
+    assert job_statuses() == {"failed": 3}
+    assert len(payment_pending_requeue(older_than_seconds=0, max_heals=None)) == 1
+    assert job_statuses() == {"failed": 3, "todo": 1}
+
+
+def test_credit_job_cancelled_by_an_operator_is_replaced():
+    """Seen failing before the heal: the sweep skipped a payment with any job, so a cancelled
+    job left its payment pending for ever."""
+    from procrastinate.contrib.django import app
+
+    payment_accept(**operation())
+    job_id = app.job_manager.list_jobs(task=CREDIT_TASK)[0].id
+    assert app.job_manager.cancel_job_by_id(job_id)
+
+    assert len(payment_pending_requeue(older_than_seconds=0, max_heals=3)) == 1
+    assert job_statuses() == {"cancelled": 1, "todo": 1}
+    assert credit_jobs_run() == 1
+    assert Payment.objects.get().status == Payment.Status.CREDITED
+
+
+# A credit job that fails fast: one retry, and a 300 ms wait for the organization's row lock.
+FAILING_FAST = {"PAYMENTS_CREDIT_RETRIES": "1", "DB_LOCK_TIMEOUT_MS": "300"}
+
+
+def organization_locked() -> psycopg.Connection:
+    """Another session holding the organization's row until it rolls back."""
+    blocker = psycopg.connect(test_database_url(), autocommit=False)
+    blocker.execute("SELECT 1 FROM organization WHERE inn = %s FOR UPDATE", [INN])
+    return blocker
+
+
+def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
+    """A real worker's credit job exhausts its retries on a locked organization row and ends
+    "failed"; once the lock is gone, the sweep gives the payment a new job and it is credited.
+
+    Seen failing before the heal: the job ended failed and the payment stayed pending until
+    the test timed out (the sweep skipped payments that had any job).
+    """
+    ops = [operation()]
+    payment_accept(**ops[0])
+    blocker = organization_locked()
+    worker = start_worker(**FAILING_FAST, PAYMENTS_HEAL_MAX="3")
+    try:
+        try:
+            wait_until(lambda: job_statuses()["failed"] == 1, what="the credit job to fail")
+        finally:
+            blocker.rollback()
+            blocker.close()
+        wait_until(all_credited, what="the sweep to heal the payment")
+    finally:
+        stop(worker)
+    assert job_statuses() == {"failed": 1, "succeeded": 1}
+    assert_ledger_exact(ops)
+
+
+def test_payment_past_its_heals_stays_pending_visibly_until_an_operator_requeues_it():
+    """With the organization locked for good, the sweep heals the payment PAYMENTS_HEAL_MAX
+    times, then stops; the payment stays pending, named by payment_pending_stale_list, until
+    `manage.py payments_requeue` (run once the lock is gone) has it credited."""
+    ops = [operation()]
+    payment_accept(**ops[0])
+    blocker = organization_locked()
+    worker = start_worker(**FAILING_FAST, PAYMENTS_HEAL_MAX="1")
+    try:
+        try:
+            wait_until(lambda: job_statuses()["failed"] == 2, what="the job and its heal to fail")
+            # Three more sweeps (one a second) add no job.
+            time.sleep(3)
+            assert job_statuses() == {"failed": 2}
+        finally:
+            blocker.rollback()
+            blocker.close()
+        [stale] = payment_pending_stale_list(older_than_seconds=0)
+        assert (stale.operation_id, stale.job_status) == (ops[0]["operation_id"], "failed")
+
+        call_command("payments_requeue", stdout=io.StringIO())
+        wait_until(all_credited, what="the operator's requeue to be credited")
+    finally:
+        stop(worker)
+    assert job_statuses() == {"failed": 2, "succeeded": 1}
+    assert payment_pending_stale_list(older_than_seconds=0) == []
+    assert_ledger_exact(ops)
+
+
+def metric_value(text: str, name: str) -> float:
+    [line] = [line for line in text.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
+@sync_to_async
+def in_thread(function):
+    """Run function in asgiref's worker thread, then give its connection back (else the test
+    database cannot be dropped at the end of the session)."""
+    try:
+        return function()
+    finally:
+        connection.close()
+
+
+def payments_backdate(*, hours: int) -> None:
+    """Make every payment older, past the trigger that keeps payments immutable (as a
+    superuser's replica-mode session may: triggers do not fire there)."""
+    with psycopg.connect(test_database_url(), autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(
+            "UPDATE payment SET created_at = created_at - make_interval(hours => %s)", [hours]
+        )
+
+
+async def test_metrics_expose_pending_count_and_oldest_age(live_server_url):
+    """Seen failing before: /metrics had no pending-payment gauge, so a stuck payment was
+    invisible."""
+    async with httpx.AsyncClient(base_url=live_server_url, timeout=10) as client:
+        before = (await client.get("/metrics")).text
+        await in_thread(lambda: [payment_accept(**operation()) for _ in range(2)])
+        await in_thread(lambda: payments_backdate(hours=1))
+        pending = (await client.get("/metrics")).text
+        await in_thread(credit_jobs_run)
+        after = (await client.get("/metrics")).text
+
+    assert metric_value(before, "payments_pending_payments") == 0
+    assert metric_value(pending, "payments_pending_payments") == 2
+    assert metric_value(pending, "payments_pending_oldest_age_seconds") >= 3600
+    assert metric_value(after, "payments_pending_payments") == 0
+    assert metric_value(after, "payments_pending_oldest_age_seconds") == 0
 
 
 async def test_background_mode_end_to_end_over_http_with_a_real_worker():

@@ -262,3 +262,53 @@ def credited_count(conninfo: str) -> int:
             ).fetchone()[0]
     except psycopg.OperationalError:
         return -1
+
+
+async def test_after_a_database_restart_the_first_requests_succeed(own_postgres):
+    """PostgreSQL restarts under a running server whose two pools hold idle connections (Django's
+    for the reads, the async one for the webhook): once it is back, every request succeeds,
+    the first ones included; no stale pooled connection is handed out.
+
+    Seen failing before the pools checked their connections: the first sequential reads and
+    deliveries after the restart were answered 503, one per stale pooled connection.
+    """
+    url, down, up = own_postgres
+    rounds = 20
+    with uvicorn_server(workers=1, DATABASE_URL=url, DB_POOL_MIN_SIZE="4") as base:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            balance = f"/api/organizations/{INNS[0]}/balance/"
+            # Warm up: concurrent requests grow both pools past one connection each.
+            warm = [payload(payer_inn=INNS[0], amount=1) for _ in range(8)]
+            assert (await client.post(WEBHOOK, json=warm[0])).status_code == 200  # the payer
+            answers = await asyncio.gather(
+                *(client.post(WEBHOOK, json=body) for body in warm),
+                *(client.get(balance) for _ in range(8)),
+            )
+            assert {r.status_code for r in answers} == {200}
+
+            await asyncio.to_thread(down)
+            await asyncio.to_thread(up)
+
+            after = [payload(payer_inn=INNS[0], amount=1) for _ in range(rounds)]
+            statuses = Counter()
+            for body in after:
+                statuses[(await client.post(WEBHOOK, json=body)).status_code] += 1
+                statuses[(await client.get(balance)).status_code] += 1
+
+    assert statuses == {200: 2 * rounds}
+    assert_books_exact(url, warm + after)
+
+
+async def test_metrics_answer_with_the_database_down_and_pending_unknown(own_postgres):
+    """/metrics stays up while PostgreSQL is down: the pending-payment gauges read NaN
+    (unknown) instead of failing the scrape or keeping a stale count."""
+    url, down, _up = own_postgres
+    with uvicorn_server(workers=1, DATABASE_URL=url) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            assert "payments_pending_payments 0.0" in (await client.get("/metrics")).text
+            await asyncio.to_thread(down)
+            response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert "payments_pending_payments NaN" in response.text
+    assert "payments_pending_oldest_age_seconds NaN" in response.text
