@@ -57,19 +57,20 @@ INSTALLED_APPS = [
 ]
 
 # Django's stock middleware as subclasses that cost an async API request no thread hop
-# (core/middleware.py): sessions, auth, messages and CSRF run for ADMIN_URL only (the API is
-# never cookie-authenticated); security headers and X-Frame-Options run inline, for every path.
+# (core/fastpath/middleware.py): sessions, auth, messages and CSRF run for ADMIN_URL only (the
+# API is never cookie-authenticated); security headers and X-Frame-Options run inline, for every
+# path.
 # (CommonMiddleware is left out on purpose: its APPEND_SLASH would turn a POST to a slash-less
 # URL into a redirect the bank cannot follow.)
 ADMIN_URL = "admin/"
 MIDDLEWARE = [
-    "core.middleware.InlineSecurityMiddleware",
-    "core.middleware.AsyncWhiteNoiseMiddleware",
-    "core.middleware.AdminSessionMiddleware",
-    "core.middleware.AdminCsrfViewMiddleware",
-    "core.middleware.AdminAuthenticationMiddleware",
-    "core.middleware.AdminMessageMiddleware",
-    "core.middleware.InlineXFrameOptionsMiddleware",
+    "core.fastpath.middleware.InlineSecurityMiddleware",
+    "core.fastpath.middleware.AsyncWhiteNoiseMiddleware",
+    "core.fastpath.middleware.AdminSessionMiddleware",
+    "core.fastpath.middleware.AdminCsrfViewMiddleware",
+    "core.fastpath.middleware.AdminAuthenticationMiddleware",
+    "core.fastpath.middleware.AdminMessageMiddleware",
+    "core.fastpath.middleware.InlineXFrameOptionsMiddleware",
 ]
 # --deploy's W001-W003 look for the stock class names; payments.E009 checks the stand-ins.
 SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
@@ -174,7 +175,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 if DEBUG:
     # Development serves from the apps, so an empty STATIC_ROOT is expected, not worth a warning.
     warnings.filterwarnings(
-        "ignore", message="No directory at", module="whitenoise|core.middleware"
+        "ignore", message="No directory at", module="whitenoise|core.fastpath.middleware"
     )
 # WhiteNoise hands Django files as sync iterators, which Django's ASGI handler buffers (fine for
 # admin and docs files) and warns about. The API never streams.

@@ -2,7 +2,7 @@
 
 from core.body_limit import ASGIApp, BodySizeLimitMiddleware
 from core.db import db_lifespan
-from core.handler import asgi_handler_get
+from core.fastpath.handler import asgi_handler_get
 
 
 def uvicorn_args(*, port: int, workers: int, host: str = "127.0.0.1") -> list[str]:

@@ -5,8 +5,8 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.fastpath.views import APIView
 from core.logs import request_log_bind, request_log_timed
-from core.views import APIView
 from payments.auth import HasApiToken, HasBankWebhookSignature
 from payments.fields import (
     PAYER_INN_REGEX,

@@ -115,9 +115,11 @@ class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
 
 # The stock middleware Django's deploy checks look for by name, and what stands in for each.
 STANDS_IN_FOR = {
-    "django.middleware.security.SecurityMiddleware": "core.middleware.InlineSecurityMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware": "core.middleware.AdminCsrfViewMiddleware",
+    "django.middleware.security.SecurityMiddleware": (
+        "core.fastpath.middleware.InlineSecurityMiddleware"
+    ),
+    "django.middleware.csrf.CsrfViewMiddleware": "core.fastpath.middleware.AdminCsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware": (
-        "core.middleware.InlineXFrameOptionsMiddleware"
+        "core.fastpath.middleware.InlineXFrameOptionsMiddleware"
     ),
 }
