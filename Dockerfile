@@ -26,7 +26,7 @@ ENV PATH=/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DEBUG=0 \
     WEB_CONCURRENCY=2
-# Admin and Swagger UI files for WhiteNoise; owned by root, so the app cannot change them.
+# Admin and Swagger UI files for ServeStatic; owned by root, so the app cannot change them.
 RUN python manage.py collectstatic --noinput --verbosity 0
 USER app
 EXPOSE 8000

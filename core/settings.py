@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "procrastinate.contrib.django",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "servestatic",
     "payments",
 ]
 
@@ -65,7 +66,7 @@ INSTALLED_APPS = [
 ADMIN_URL = "admin/"
 MIDDLEWARE = [
     "core.fastpath.middleware.InlineSecurityMiddleware",
-    "core.fastpath.middleware.AsyncWhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "core.fastpath.middleware.AdminSessionMiddleware",
     "core.fastpath.middleware.AdminCsrfViewMiddleware",
     "core.fastpath.middleware.AdminAuthenticationMiddleware",
@@ -166,28 +167,23 @@ REST_FRAMEWORK = {
 
 # --- Static files (admin, Swagger UI) -------------------------------------------------------------
 
-# WhiteNoise serves them from the app process: no CDN, no separate web server. With DEBUG on it
-# finds them in the installed apps (no collectstatic for `make run`); with DEBUG off it serves
-# STATIC_ROOT, filled by `collectstatic` when the Docker image is built.
+# ServeStatic (async WhiteNoise) serves them from the app process: no CDN, no separate web
+# server. With DEBUG on it finds them in the installed apps (no collectstatic for `make run`);
+# with DEBUG off it serves STATIC_ROOT, filled by `collectstatic` when the Docker image is built.
 STATIC_URL = "static/"
-WHITENOISE_USE_FINDERS = DEBUG
-WHITENOISE_AUTOREFRESH = DEBUG
+SERVESTATIC_USE_FINDERS = DEBUG
+# The file index is built at startup, also in development: autorefresh would look every
+# request's path up on disk in a thread (admin and Swagger UI files never change while serving).
+SERVESTATIC_AUTOREFRESH = False
 if DEBUG:
     # Development serves from the apps, so an empty STATIC_ROOT is expected, not worth a warning.
-    warnings.filterwarnings(
-        "ignore", message="No directory at", module="whitenoise|core.fastpath.middleware"
-    )
-# WhiteNoise hands Django files as sync iterators, which Django's ASGI handler buffers (fine for
-# admin and docs files) and warns about. The API never streams.
-warnings.filterwarnings(
-    "ignore", message="StreamingHttpResponse must consume synchronous iterators", module="django"
-)
+    warnings.filterwarnings("ignore", message="No directory at", module="servestatic")
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed (gzip) but not hashed: a manifest would make every `{% static %}` fail until
     # collectstatic has run, which `make run` and the tests never do.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }
 
 # --- OpenAPI --------------------------------------------------------------------------------------
