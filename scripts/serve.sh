@@ -35,6 +35,5 @@ if [ "${WEBHOOK_PROCESSING:-sync}" = "background" ]; then
     worker=$!
 fi
 
-"$PY" -m uvicorn core.asgi:application \
-    --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" \
-    --workers "${WEB_CONCURRENCY:-2}" --no-access-log --lifespan on --timeout-graceful-shutdown 10
+# uvicorn's command line is core/serve.py's (HOST, PORT, WEB_CONCURRENCY from the environment).
+"$PY" -m core.serve

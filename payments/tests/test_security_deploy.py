@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from core.stack import uvicorn_args
+from core.serve import uvicorn_args
 from payments.checks import middleware_stand_ins_check, security_settings_check
 from payments.models import BalanceLog, Payment
 from payments.tests.conftest import PRODUCTION_ENV, ROOT, count_rows, free_port, payload
