@@ -59,9 +59,10 @@ loadtest: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(WITH_DB) $(PY) -m loadtest.bench $(BENCH_ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed  ## ruff, and the import contracts (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from payments.errors import PaymentsError
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def error_body(code: str, message: str, **extra) -> dict:
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER; returning None lets Django answer (and log) a real 500."""
-    if isinstance(exc, PaymentsError):
+    if isinstance(exc, ApplicationError):
         return Response(
             error_body(exc.code, exc.message, **exc.details),
             status=exc.status_code,

@@ -77,6 +77,15 @@ MIDDLEWARE = [
 SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
 APPEND_SLASH = False
 
+# ASGI layers around Django, outermost first (core.stack): a request id for every response,
+# then one log line and metrics per webhook delivery, then the body-size limit (so its 413 is
+# observed and carries the request id too).
+ASGI_MIDDLEWARE = [
+    "core.observability.RequestIdMiddleware",
+    "payments.observability.WebhookObservationMiddleware",
+    "core.body_limit.BodySizeLimitMiddleware",
+]
+
 ROOT_URLCONF = "core.urls"
 ASGI_APPLICATION = "core.asgi.application"
 TEMPLATES = [

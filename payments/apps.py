@@ -11,7 +11,10 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from payments import checks  # noqa: F401  (registers the system checks)
+        from payments import (
+            checks,  # noqa: F401  (registers the system checks)
+            metrics,  # noqa: F401  (exports the webhook's counters from the start)
+        )
 
         if settings.DEBUG:  # with DEBUG off, the system check refuses to start instead
             warn_if_unprotected()

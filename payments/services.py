@@ -20,12 +20,16 @@ import psycopg.errors
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DataError, connection, transaction
+from procrastinate.contrib.django import app as jobs
 
 from core.db import db_pool_get
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import Organization, Payment
 
 logger = logging.getLogger(__name__)
+
+# The crediting job's name (payments.tasks.payment_credit_job), which deferring goes by.
+CREDIT_TASK = "payments.credit"
 
 
 class PaymentOutcome(enum.Enum):
@@ -150,7 +154,7 @@ def payment_process(
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        # No log line here: the request's one summary line (core.observability) carries it all.
+        # No log line here: the request's one summary line (payments.observability) carries it all.
         return _statements_run(_payment_process_statements(data), cursor)
 
 
@@ -193,8 +197,6 @@ def payment_accept(
     without the other). Duplicates and conflicts are decided at once, exactly as in
     payment_process, also while the first delivery is still pending.
     """
-    from payments.tasks import payment_credit_job  # the task module imports this one
-
     data = PaymentData(operation_id, amount, payer_inn, document_number, document_date)
     with transaction.atomic(), connection.cursor() as cursor:
         payment_id = _statements_run(
@@ -206,7 +208,7 @@ def payment_accept(
         _statements_run(_organization_ensure_statements(data), cursor)
         # procrastinate's Django connector writes the job through this same connection, so
         # the job commits or rolls back with the payment.
-        payment_credit_job.defer(payment_id=payment_id)
+        _payment_credit_defer(payment_id)
     logger.debug("payment accepted operation_id=%s payment_id=%s", operation_id, payment_id)
     return PaymentResult(PaymentOutcome.ACCEPTED)
 
@@ -257,15 +259,18 @@ def payment_pending_requeue(*, older_than_seconds: int) -> list[int]:
     (by hand, or by a job-table cleanup). A job that failed for good is left alone: it stays
     visible as failed instead of being retried forever.
     """
-    from payments.tasks import CREDIT_TASK, payment_credit_job
-
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_PENDING_WITHOUT_JOB, {"grace": older_than_seconds, "task": CREDIT_TASK})
         orphans = [row[0] for row in cursor.fetchall()]
         for payment_id in orphans:
             logger.warning("requeueing pending payment without a job payment_id=%s", payment_id)
-            payment_credit_job.defer(payment_id=payment_id)
+            _payment_credit_defer(payment_id)
     return orphans
+
+
+def _payment_credit_defer(payment_id: int) -> None:
+    """Enqueue payments.tasks.payment_credit_job, by name (that module imports this one)."""
+    jobs.configure_task(CREDIT_TASK, allow_unknown=False).defer(payment_id=payment_id)
 
 
 # --- The transactions' statements, written once for both drivers ----------------------------------
