@@ -25,8 +25,10 @@ ENV PATH=/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DEBUG=0 \
+    HOST=0.0.0.0 \
+    PORT=8000 \
     WEB_CONCURRENCY=2
-# Admin and Swagger UI files for WhiteNoise; owned by root, so the app cannot change them.
+# Admin and Swagger UI files for ServeStatic; owned by root, so the app cannot change them.
 RUN python manage.py collectstatic --noinput --verbosity 0
 USER app
 EXPOSE 8000
@@ -37,6 +39,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # `manage.py check` first: with several workers uvicorn's supervisor exits 0 even when the app
 # refuses to start (unsafe production settings), so the container would look like a clean stop.
 # A fresh metrics directory per start: the workers share their Prometheus samples through it.
-# exec: uvicorn is PID 1 and gets SIGTERM directly, then drains for up to 10 s.
-# --timeout-keep-alive: see KEEP_ALIVE_SECONDS in core/stack.py.
-CMD ["sh", "-c", "python manage.py check && export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d) && exec uvicorn core.asgi:application --host 0.0.0.0 --port 8000 --workers \"$WEB_CONCURRENCY\" --lifespan on --no-access-log --timeout-graceful-shutdown 10 --timeout-keep-alive 75"]
+# exec, and core.serve execs uvicorn (its command line, defined once): uvicorn is PID 1 and gets
+# SIGTERM directly, then drains for up to 10 s.
+CMD ["sh", "-c", "python manage.py check && export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d) && exec python -m core.serve"]

@@ -8,8 +8,12 @@ WITH_DB := $(PY) scripts/embedded_db.py exec --
 
 export DEBUG ?= 1
 
-.PHONY: run test worker seed migrate reconcile superuser lint format lock install db-stop clean \
-	loadtest bench
+.PHONY: help run test worker seed migrate reconcile superuser lint format lock install db-stop \
+	clean loadtest bench
+.DEFAULT_GOAL := help
+
+help:  ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 # The runtime dependencies are pinned by requirements.lock (`make lock`), here as in the Docker
 # image, so the tests run the versions that ship.
@@ -20,7 +24,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed  ## create .venv with the locked dependencies (the others do it first)
 
 run: $(VENV)/.installed  ## from nothing to the API on http://127.0.0.1:8000
 	$(WITH_DB) env PY=$(PY) sh scripts/serve.sh
@@ -31,10 +35,10 @@ test: $(VENV)/.installed  ## the whole suite on real PostgreSQL
 worker: $(VENV)/.installed  ## background-mode worker (make run starts one itself in that mode)
 	$(WITH_DB) $(PY) manage.py procrastinate worker
 
-seed: $(VENV)/.installed
+seed: $(VENV)/.installed  ## create the demo organizations (idempotent)
 	$(WITH_DB) $(PY) manage.py seed_organizations
 
-migrate: $(VENV)/.installed
+migrate: $(VENV)/.installed  ## apply the database migrations
 	$(WITH_DB) $(PY) manage.py migrate --noinput
 
 reconcile: $(VENV)/.installed  ## every balance == its balance log == its credited payments
@@ -50,27 +54,28 @@ superuser: $(VENV)/.installed  ## an admin login for /admin/ (prompts for name a
 #   make loadtest LOADTEST_URL=http://127.0.0.1:8001 LOADTEST_ARGS="--json"
 # Signing secret and read token: BANK_WEBHOOK_SECRET and API_TOKEN (or --secret / --token).
 LOADTEST_URL ?= http://127.0.0.1:8000
-loadtest: $(VENV)/.installed
+loadtest: $(VENV)/.installed  ## duplicate storm against a running server (LOADTEST_URL)
 	$(PY) -m loadtest --url $(LOADTEST_URL) $(LOADTEST_ARGS)
 
 # A benchmark, not a test: starts the service as production runs it on the local database (the
 # embedded one unless DATABASE_URL is set), storms it (spread, hot, burst), runs pgbench with
 # the service's own SQL as the ceiling, prints one table. A few minutes; see README "Performance".
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed  ## throughput against pgbench's ceiling, a few minutes
 	$(WITH_DB) $(PY) -m loadtest.bench $(BENCH_ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed  ## ruff, and the import contracts (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
-format: $(VENV)/.installed
+format: $(VENV)/.installed  ## ruff fix and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 # Re-resolve the runtime dependencies (the newest pyproject.toml allows) in a scratch venv and pin
 # the whole closure; `make install` and the Docker image both install from it.
 LOCK_VENV := build/lock-venv
-lock:
+lock:  ## re-resolve and pin the runtime dependencies in requirements.lock
 	rm -rf $(LOCK_VENV)
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install --quiet --upgrade pip
@@ -79,8 +84,9 @@ lock:
 	  $(LOCK_VENV)/bin/pip freeze --exclude bank-webhook-payments; } > requirements.lock
 	rm -rf $(LOCK_VENV)
 
-db-stop: $(VENV)/.installed  ## stop the embedded PostgreSQL if one is left running
-	$(PY) scripts/embedded_db.py stop
+# Neither installs anything: without .venv no embedded PostgreSQL can be running.
+db-stop:  ## stop the embedded PostgreSQL if one is left running
+	@if [ -x $(PY) ]; then $(PY) scripts/embedded_db.py stop; fi
 
-clean: db-stop
-	rm -rf $(VENV)
+clean: db-stop  ## delete .venv and the caches (keeps the database in .pgdata)
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .import_linter_cache .grimp_cache

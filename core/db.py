@@ -1,13 +1,9 @@
-"""PostgreSQL for the webhook's hot path: psycopg's async connection pool, one per server process.
+"""psycopg's async connection pool for the webhook's crediting transaction, one per server process.
 
-Django's ORM and transactions are synchronous, so from an async view each use costs a hop to a
-worker thread and back; on the webhook that hop was the largest single cost of a request (see
-README "Performance"). The crediting transaction therefore runs on psycopg's AsyncConnectionPool,
-on the same database with the same connection settings as Django's connection.
-
-The server opens the pool at ASGI startup and closes it at shutdown (db_lifespan, installed by
-core.stack). Where no pool is open (Django's test client, management commands), callers use
-Django's connection instead: see payments.services.payment_receive.
+Django's ORM is sync, so each use from an async view costs a thread hop; this pool runs the
+transaction on the event loop instead, on the same database and settings as Django's connection.
+db_lifespan opens it at server startup; without one (test client, commands) callers fall back to
+Django's connection (payments.services.payment_receive). History: docs/performance.md.
 """
 
 import select

@@ -19,7 +19,7 @@ from procrastinate.exceptions import ConnectorException
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from payments.errors import PaymentsError
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def error_body(code: str, message: str, **extra) -> dict:
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER; returning None lets Django answer (and log) a real 500."""
-    if isinstance(exc, PaymentsError):
+    if isinstance(exc, ApplicationError):
         return Response(
             error_body(exc.code, exc.message, **exc.details),
             status=exc.status_code,

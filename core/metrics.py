@@ -17,39 +17,12 @@ from collections.abc import Awaitable, Callable
 from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Gauge, multiprocess
 from prometheus_client.exposition import choose_encoder
 
 from core.db import db_pool_get
 from core.exceptions import get_only
 
-WEBHOOK_OUTCOMES = (
-    "credited",
-    "duplicate",
-    "conflict",
-    "invalid",
-    "unauthorized",
-    "too_large",
-    "unavailable",
-    "overflow",
-    "error",
-)
-
-webhook_requests = Counter(
-    "payments_webhook_requests",
-    "Webhook deliveries answered, by outcome.",
-    ["outcome"],
-)
-crediting_duration = Histogram(
-    "payments_crediting_duration_seconds",
-    "Time spent in the crediting service call (payment_process), by outcome.",
-    ["outcome"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
-credited_amount = Counter(
-    "payments_credited_minor_units",
-    "Sum of the amounts credited to organizations, in minor units (kopecks).",
-)
 # "livesum": the instance's total over its live workers (a worker's files go when it exits).
 # pool="webhook": the async pool of the crediting transaction (core.db); pool="django": Django's
 # (reads, admin, background-mode accepts).
@@ -78,22 +51,9 @@ db_pool_max = Gauge(
     multiprocess_mode="livesum",
 )
 
-# Every outcome is exported from the start (at 0), so rate() works before its first event.
-for _outcome in WEBHOOK_OUTCOMES:
-    webhook_requests.labels(_outcome)
-
 if settings.PROMETHEUS_MULTIPROC_DIR:
     # A worker that exits cleanly takes its pool gauges out of the "live" sums.
     atexit.register(multiprocess.mark_process_dead, os.getpid())
-
-
-def webhook_record(*, outcome: str, amount: int | None, crediting_ms: float | None) -> None:
-    """Count one answered webhook delivery."""
-    webhook_requests.labels(outcome).inc()
-    if crediting_ms is not None:
-        crediting_duration.labels(outcome).observe(crediting_ms / 1000)
-    if outcome == "credited" and amount is not None:
-        credited_amount.inc(amount)
 
 
 _pool = None

@@ -56,28 +56,39 @@ INSTALLED_APPS = [
     "procrastinate.contrib.django",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "servestatic",
     "payments",
 ]
 
 # Django's stock middleware as subclasses that cost an async API request no thread hop
-# (core/middleware.py): sessions, auth, messages and CSRF run for ADMIN_URL only (the API is
-# never cookie-authenticated); security headers and X-Frame-Options run inline, for every path.
+# (core/fastpath/middleware.py): sessions, auth, messages and CSRF run for ADMIN_URL only (the
+# API is never cookie-authenticated); security headers and X-Frame-Options run inline, for every
+# path.
 # (CommonMiddleware is left out on purpose: its APPEND_SLASH would turn a POST to a slash-less
 # URL into a redirect the bank cannot follow.)
 ADMIN_URL = "admin/"
 MIDDLEWARE = [
-    "core.middleware.InlineSecurityMiddleware",
-    "core.middleware.AsyncWhiteNoiseMiddleware",
-    "core.middleware.AdminSessionMiddleware",
-    "core.middleware.AdminCsrfViewMiddleware",
-    "core.middleware.AdminAuthenticationMiddleware",
-    "core.middleware.AdminMessageMiddleware",
-    "core.middleware.AdminTimeZoneMiddleware",
-    "core.middleware.InlineXFrameOptionsMiddleware",
+    "core.fastpath.middleware.InlineSecurityMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
+    "core.fastpath.middleware.AdminSessionMiddleware",
+    "core.fastpath.middleware.AdminCsrfViewMiddleware",
+    "core.fastpath.middleware.AdminAuthenticationMiddleware",
+    "core.fastpath.middleware.AdminMessageMiddleware",
+    "core.fastpath.middleware.AdminTimeZoneMiddleware",
+    "core.fastpath.middleware.InlineXFrameOptionsMiddleware",
 ]
 # --deploy's W001-W003 look for the stock class names; payments.E009 checks the stand-ins.
 SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
 APPEND_SLASH = False
+
+# ASGI layers around Django, outermost first (core.stack): a request id for every response,
+# then one log line and metrics per webhook delivery, then the body-size limit (so its 413 is
+# observed and carries the request id too).
+ASGI_MIDDLEWARE = [
+    "core.observability.RequestIdMiddleware",
+    "payments.observability.WebhookObservationMiddleware",
+    "core.body_limit.BodySizeLimitMiddleware",
+]
 
 ROOT_URLCONF = "core.urls"
 ASGI_APPLICATION = "core.asgi.application"
@@ -185,29 +196,24 @@ REST_FRAMEWORK = {
 
 # --- Static files (admin, Swagger UI) -------------------------------------------------------------
 
-# WhiteNoise serves them from the app process: no CDN, no separate web server. With DEBUG on it
-# finds them in the installed apps (no collectstatic for `make run`); with DEBUG off it serves
-# STATIC_ROOT, filled by `collectstatic` when the Docker image is built.
+# ServeStatic (async WhiteNoise) serves them from the app process: no CDN, no separate web
+# server. With DEBUG on it finds them in the installed apps (no collectstatic for `make run`);
+# with DEBUG off it serves STATIC_ROOT, filled by `collectstatic` when the Docker image is built.
 STATIC_URL = "static/"
-WHITENOISE_USE_FINDERS = DEBUG
-WHITENOISE_AUTOREFRESH = DEBUG
+SERVESTATIC_USE_FINDERS = DEBUG
+# The file index is built at startup, also in development: autorefresh would look every
+# request's path up on disk in a thread (admin and Swagger UI files never change while serving).
+SERVESTATIC_AUTOREFRESH = False
 if DEBUG:
     # Development serves from the apps, so an empty STATIC_ROOT is expected, not worth a warning.
-    warnings.filterwarnings(
-        "ignore", message="No directory at", module="whitenoise|core.middleware"
-    )
-# WhiteNoise hands Django files as sync iterators, which Django's ASGI handler buffers (fine for
-# admin and docs files) and warns about. The API never streams.
-warnings.filterwarnings(
-    "ignore", message="StreamingHttpResponse must consume synchronous iterators", module="django"
-)
+    warnings.filterwarnings("ignore", message="No directory at", module="servestatic")
 # Where `collectstatic` puts the files a production server serves (the Docker image's default).
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed (gzip) but not hashed: a manifest would make every `{% static %}` fail until
     # collectstatic has run, which `make run` and the tests never do.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "servestatic.storage.CompressedStaticFilesStorage"},
 }
 
 # --- OpenAPI --------------------------------------------------------------------------------------
@@ -287,7 +293,7 @@ USE_TZ = True
 # to the process (TZ) and DRF to every datetime the API returns.
 TIME_ZONE = "UTC"
 # The zone the admin shows every date in and counts its date filters in (an IANA name, e.g.
-# Europe/Moscow); named on every admin page. core.middleware.AdminTimeZoneMiddleware applies it.
+# Europe/Moscow); named on every admin page. core.fastpath.middleware.AdminTimeZoneMiddleware applies it.
 DISPLAY_TIME_ZONE = env_str("DISPLAY_TIME_ZONE", "UTC")
 try:
     ZoneInfo(DISPLAY_TIME_ZONE)

@@ -1,33 +1,18 @@
 """The ASGI stack around Django, in one place for the server (core.asgi) and in-process tests."""
 
-from core.body_limit import ASGIApp, BodySizeLimitMiddleware
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from core.body_limit import ASGIApp
 from core.db import db_lifespan
-from core.handler import asgi_handler_get
-
-# Seconds uvicorn keeps an idle keep-alive connection open (its default is 5). A server that
-# closes an idle connection just as the client, which believes it open, sends a request on it
-# leaves that request unanswered (a reset). Longer than the idle reuse of most clients and
-# proxies (httpx 5 s, nginx and cloud load balancers 60 s) leaves the closing to them. Clients
-# that keep idle connections longer (Go 90 s) must retry, as RFC 9112 section 9.3.1 expects and a
-# bank does for any unanswered delivery. See docs/operations.md, "Keep-alive".
-KEEP_ALIVE_SECONDS = 75
-
-
-def uvicorn_args(*, port: int, workers: int, host: str = "127.0.0.1") -> list[str]:
-    """The server's command line after the interpreter, for the tests and the benchmark that
-    start one; scripts/serve.sh and the Dockerfile spell the same flags in shell."""
-    return [
-        "-m", "uvicorn", "core.asgi:application",
-        "--host", host, "--port", str(port), "--workers", str(workers),
-        "--lifespan", "on", "--no-access-log", "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
-    ]  # fmt: skip
+from core.fastpath.handler import asgi_handler_get
 
 
 def asgi_stack_build() -> ASGIApp:
-    django_application = asgi_handler_get()
-    # It imports payments' models, so only once the handler has loaded the apps.
-    from core.observability import ObservabilityMiddleware
-
-    # Every response, the body limit's 413 too, gets a request id and is observed. The lifespan
-    # layer (the server's startup and shutdown, no requests) opens and closes the async pool.
-    return db_lifespan(ObservabilityMiddleware(BodySizeLimitMiddleware(django_application)))
+    """Django wrapped in settings.ASGI_MIDDLEWARE (outermost first), inside the lifespan layer
+    (the server's startup and shutdown, no requests), which opens and closes the async pool."""
+    application: ASGIApp = asgi_handler_get()
+    # Imported once the handler has loaded the apps: a layer may import an app's models.
+    for path in reversed(settings.ASGI_MIDDLEWARE):
+        application = import_string(path)(application)
+    return db_lifespan(application)

@@ -31,13 +31,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from core.stack import uvicorn_args
+from core.serve import free_port, process_stop, server_start
 from loadtest.storm import StormConfig, StormReport, storm_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,51 +144,40 @@ def _production_env(database_url: str) -> dict[str, str]:
 
 
 class _server:
-    """uvicorn as scripts/serve.sh starts it, on a free port; stopped on exit."""
+    """The service as scripts/serve.sh starts it (core.serve), on a free port, ready (/readyz);
+    in background mode with one procrastinate worker beside it. Stopped on exit."""
 
     def __init__(self, env: dict[str, str], *, workers: int) -> None:
         self.env, self.workers = env, workers
         self.worker: subprocess.Popen | None = None
 
     def __enter__(self) -> str:
-        port = _free_port()
+        port = free_port()
         self.metrics_dir = tempfile.mkdtemp(prefix="bench-metrics-")
-        self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, *uvicorn_args(port=port, workers=self.workers)],
-            cwd=ROOT,
-            env={**self.env, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir},
-            start_new_session=True,
-        )
         if self.env.get("WEBHOOK_PROCESSING") == "background":
-            # One procrastinate worker beside the server, as `make run` starts it.
             self.worker = subprocess.Popen(
                 [sys.executable, "manage.py", "procrastinate", "worker"],
                 cwd=ROOT,
                 env=self.env,
                 start_new_session=True,
             )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.3)
-        self.__exit__()
-        sys.exit("the service did not become ready")
+        try:
+            self.process = server_start(
+                port=port,
+                workers=self.workers,
+                env={**self.env, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir},
+                ready_path="/readyz",
+                timeout=60,
+            )
+        except RuntimeError as exc:
+            self.process = None
+            self.__exit__()
+            sys.exit(str(exc))
+        return f"http://127.0.0.1:{port}"
 
     def __exit__(self, *exc) -> None:
         for process in filter(None, (self.process, self.worker)):
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process_stop(process)
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 
@@ -340,14 +326,6 @@ def _ms(value: float | None) -> str:
 
 def _run(command: list[str], env: dict[str, str]) -> None:
     subprocess.run(command, cwd=ROOT, env=env, check=True)  # noqa: S603
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _log(message: str) -> None:

@@ -1,12 +1,12 @@
 """HTTP endpoints: validate, call one service or selector, serialize. Nothing else, except that
-the webhook hands what it learned to its summary log line (core.observability)."""
+the webhook hands what it learned to its summary log line (payments.observability)."""
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from core.fastpath.views import APIView
 from core.logs import request_log_bind, request_log_timed
-from core.views import APIView
 from payments.auth import HasApiToken, HasBankWebhookSignature
 from payments.fields import (
     PAYER_INN_REGEX,
@@ -53,7 +53,7 @@ class PaymentWebhookApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        # For the delivery's one summary log line (core.observability writes it).
+        # For the delivery's one summary log line (payments.observability writes it).
         request_log_bind(
             operation_id=str(data["operation_id"]),
             payer_inn=data["payer_inn"],

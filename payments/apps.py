@@ -13,7 +13,7 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         from core.metrics import metrics_sampler_register
         from payments import checks  # noqa: F401  (registers the system checks)
-        from payments.metrics import payment_pending_sample
+        from payments.metrics import payment_pending_sample  # also exports the webhook's counters
 
         metrics_sampler_register(payment_pending_sample)
 

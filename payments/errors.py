@@ -1,19 +1,10 @@
 """Domain failures. Each has a stable code and HTTP status, rendered by core.exceptions."""
 
+from core.errors import ApplicationError
 
-class PaymentsError(Exception):
-    status_code = 400
+
+class PaymentsError(ApplicationError):
     code = "payments_error"
-    headers: dict[str, str] = {}  # response headers every instance carries (WWW-Authenticate)
-
-    def __init__(
-        self, message: str, *, details: dict | None = None, headers: dict | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
-        if headers is not None:
-            self.headers = headers
 
 
 class PaymentConflict(PaymentsError):

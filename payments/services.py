@@ -20,12 +20,16 @@ import psycopg.errors
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DataError, connection, transaction
+from procrastinate.contrib.django import app as jobs
 
 from core.db import db_pool_get
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import Organization, Payment
 
 logger = logging.getLogger(__name__)
+
+# The crediting job's name (payments.tasks.payment_credit_job), which deferring goes by.
+CREDIT_TASK = "payments.credit"
 
 
 class PaymentOutcome(enum.Enum):
@@ -153,7 +157,7 @@ def payment_process(
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        # No log line here: the request's one summary line (core.observability) carries it all.
+        # No log line here: the request's one summary line (payments.observability) carries it all.
         return _statements_run(_payment_process_statements(data), cursor)
 
 
@@ -196,8 +200,6 @@ def payment_accept(
     without the other). Duplicates and conflicts are decided at once, exactly as in
     payment_process, also while the first delivery is still pending.
     """
-    from payments.tasks import payment_credit_job  # the task module imports this one
-
     data = PaymentData(operation_id, amount, payer_inn, document_number, document_date)
     with transaction.atomic(), connection.cursor() as cursor:
         payment_id = _statements_run(
@@ -209,7 +211,7 @@ def payment_accept(
         _statements_run(_organization_ensure_statements(data), cursor)
         # procrastinate's Django connector writes the job through this same connection, so
         # the job commits or rolls back with the payment.
-        payment_credit_job.defer(payment_id=payment_id)
+        _payment_credit_defer(payment_id)
     logger.debug("payment accepted operation_id=%s payment_id=%s", operation_id, payment_id)
     return PaymentResult(PaymentOutcome.ACCEPTED)
 
@@ -270,8 +272,6 @@ def payment_pending_requeue(*, older_than_seconds: int, max_heals: int | None) -
     credited is not retried for ever: it stays pending, which payments_pending_payments and
     reconcile report.
     """
-    from payments.tasks import CREDIT_TASK, payment_credit_job
-
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             _PENDING_WITHOUT_LIVE_JOB,
@@ -293,8 +293,13 @@ def payment_pending_requeue(*, older_than_seconds: int, max_heals: int | None) -
                     max_heals,
                     " (last automatic retry)" if last else "",
                 )
-            payment_credit_job.defer(payment_id=payment_id)
+            _payment_credit_defer(payment_id)
     return [payment_id for payment_id, _ in requeued]
+
+
+def _payment_credit_defer(payment_id: int) -> None:
+    """Enqueue payments.tasks.payment_credit_job, by name (that module imports this one)."""
+    jobs.configure_task(CREDIT_TASK, allow_unknown=False).defer(payment_id=payment_id)
 
 
 # --- The transactions' statements, written once for both drivers ----------------------------------

@@ -14,11 +14,9 @@ from django.conf import settings
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
-from payments.services import payment_credit, payment_pending_requeue
+from payments.services import CREDIT_TASK, payment_credit, payment_pending_requeue
 
 logger = logging.getLogger(__name__)
-
-CREDIT_TASK = "payments.credit"
 
 
 @app.task(

@@ -47,10 +47,8 @@ if [ "${WEBHOOK_PROCESSING:-sync}" = "background" ]; then
 fi
 
 # In the background and waited for: a shell runs its traps only once a foreground command ends,
-# but interrupts `wait` at once. --timeout-keep-alive: see KEEP_ALIVE_SECONDS in core/stack.py.
-"$PY" -m uvicorn core.asgi:application \
-    --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" \
-    --workers "${WEB_CONCURRENCY:-2}" --no-access-log --lifespan on --timeout-graceful-shutdown 10 \
-    --timeout-keep-alive 75 &
+# but interrupts `wait` at once. uvicorn's command line is core/serve.py's (HOST, PORT,
+# WEB_CONCURRENCY from the environment); core.serve execs uvicorn, so $server is uvicorn.
+"$PY" -m core.serve &
 server=$!
 wait "$server"

@@ -1,15 +1,12 @@
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,9 +14,9 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from psycopg.conninfo import make_conninfo
 
-from core.stack import uvicorn_args
-
-ROOT = Path(__file__).resolve().parents[2]
+# free_port and stop (core.serve's process_stop) are imported from here by the tests.
+from core.serve import ROOT, free_port, server_running, server_start  # noqa: F401
+from core.serve import process_stop as stop  # noqa: F401
 
 # The task's example payload, verbatim.
 EXAMPLE = {
@@ -52,12 +49,6 @@ def operation(**overrides) -> dict:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_database_url() -> str:
     """The URL of the database pytest-django created, for processes started by a test."""
     db = connection.settings_dict
@@ -70,12 +61,9 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
-def spawn(args: list[str], **env: str) -> subprocess.Popen:
-    """Start a process of this project (uvicorn, a worker) on the test database.
-
-    It gets its own process group, so a test can kill it with all its children at once.
-    """
-    full_env = {
+def process_env(**env: str) -> dict[str, str]:
+    """The environment of a process this project starts (a server, a worker) in a test."""
+    return {
         **os.environ,
         "DATABASE_URL": test_database_url(),
         "LOG_LEVEL": "WARNING",
@@ -84,43 +72,29 @@ def spawn(args: list[str], **env: str) -> subprocess.Popen:
         "DB_POOL_MAX_SIZE": "10",
         **env,
     }
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env, start_new_session=True)
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def spawn(args: list[str], **env: str) -> subprocess.Popen:
+    """Start a process of this project (a worker, a command) on the test database.
+
+    It gets its own process group, so a test can kill it with all its children at once.
+    """
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=process_env(**env), start_new_session=True
+    )
 
 
 def uvicorn_start(*, port: int, workers: int = 2, **env: str) -> subprocess.Popen:
-    """Start uvicorn on 127.0.0.1:port and wait until it answers."""
-    server = spawn(uvicorn_args(port=port, workers=workers), **env)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            # /healthz needs no database, so this also works for a server whose database is down.
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except httpx.TransportError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                stop(server)
-                raise RuntimeError("uvicorn did not start") from None
-            time.sleep(0.2)
+    """Start the server (core.serve) on 127.0.0.1:port and wait until /healthz answers (it
+    needs no database, so this also works for a server whose database is down)."""
+    return server_start(port=port, workers=workers, env=process_env(**env))
 
 
 @contextlib.contextmanager
 def uvicorn_server(*, workers: int = 2, **env: str) -> Iterator[str]:
     """A real uvicorn serving the app on a free port; yields its base URL."""
-    port = free_port()
-    server = uvicorn_start(port=port, workers=workers, **env)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(server)
+    with server_running(workers=workers, env=process_env(**env)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""core.handler: the ASGI handler that skips the per-request thread when a request ran no sync
-code must still give back the connections of requests that did use the ORM."""
+"""core.fastpath.handler: the ASGI handler that skips the per-request thread when a request ran
+no sync code must still give back the connections of requests that did use the ORM."""
 
 import httpx
 import pytest

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import jsonschema
@@ -212,3 +213,22 @@ def test_the_documented_signing_snippet_signs_a_delivery_production_accepts(
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "credited"
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", "javascript"),
+        ("/static/admin/css/base.css", "text/css"),
+    ],
+)
+def test_static_files_of_swagger_ui_and_admin_are_served_by_the_app_server(
+    live_server_url, path, content_type
+):
+    """ServeStatic's async middleware serves them from the uvicorn process itself (no CDN, no
+    separate web server); what the docs page and the admin load must answer 200 with its file."""
+    response = httpx.get(f"{live_server_url}{path}")
+
+    assert response.status_code == 200
+    assert content_type in response.headers["content-type"]
+    assert Path(finders.find(path.removeprefix("/static/"))).read_bytes() == response.content

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from core.stack import uvicorn_args
+from core.serve import uvicorn_args
 from payments.checks import middleware_stand_ins_check, security_settings_check
 from payments.models import BalanceLog, Payment
 from payments.tests.conftest import PRODUCTION_ENV, ROOT, count_rows, free_port, payload
@@ -112,8 +112,8 @@ def test_development_may_run_open(settings):
     "stock", ["SecurityMiddleware", "CsrfViewMiddleware", "XFrameOptionsMiddleware"]
 )
 def test_silenced_stock_middleware_checks_still_fail_when_its_stand_in_is_missing(settings, stock):
-    """security.W001-W003 are silenced because core.middleware's subclasses replace the stock
-    classes they look for; removing a subclass must still be an error."""
+    """security.W001-W003 are silenced because core.fastpath.middleware's subclasses replace the
+    stock classes they look for; removing a subclass must still be an error."""
     assert middleware_stand_ins_check() == []
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith(stock)]
 

@@ -13,7 +13,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from core.stack import KEEP_ALIVE_SECONDS
+from core.serve import KEEP_ALIVE_SECONDS, uvicorn_args
 from payments.tests.conftest import ROOT, WORKER_ENV, payload, start_worker, stop, uvicorn_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,10 +25,17 @@ CLIENT_IDLE_REUSE_SECONDS = 5.0
 
 
 def test_every_server_command_line_sets_the_keep_alive():
-    """serve.sh and the Dockerfile spell the tests' flags (core.stack.uvicorn_args) in shell."""
-    flag = f"--timeout-keep-alive {KEEP_ALIVE_SECONDS}"
-    assert flag in (ROOT / "scripts" / "serve.sh").read_text()
-    assert flag in (ROOT / "Dockerfile").read_text()
+    """serve.sh and the Dockerfile start core.serve, whose one command line sets the keep-alive.
+
+    Seen failing before the keep-alive fix: uvicorn_args had no --timeout-keep-alive.
+    """
+    assert ["--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)] == [
+        arg
+        for arg in uvicorn_args(port=8000, workers=2)
+        if arg in ("--timeout-keep-alive", str(KEEP_ALIVE_SECONDS))
+    ]
+    assert "-m core.serve" in (ROOT / "scripts" / "serve.sh").read_text()
+    assert "python -m core.serve" in (ROOT / "Dockerfile").read_text()
 
 
 def test_idle_keep_alive_connection_outlives_the_clients_idle_reuse():

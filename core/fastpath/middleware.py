@@ -1,18 +1,14 @@
 """Django's stock middleware, without the thread hops they cost an async API request.
 
-Under ASGI, Django runs a MiddlewareMixin's process_request/process_response, and any sync
-process_view, in a worker thread, one hop there and back each; WhiteNoise is sync only, which
-adapts the whole chain. On the webhook these hops were the largest cost of a request (README
-"Performance"). So:
-- sessions, auth, messages and CSRF protect the admin only (the only cookie-authenticated
-  part); elsewhere they step aside;
-- security headers and X-Frame-Options run inline: they only read settings and set headers;
-- static files are looked up only under STATIC_URL.
-They are subclasses, so Django's behaviour and the admin's system checks are unchanged;
-payments/checks.py makes sure they stay in MIDDLEWARE, since --deploy looks for the stock names.
+Mirrors Django 5.2's MiddlewareMixin.__call__/__acall__ (guarded by a drift test), which runs
+process_request/process_response in a worker thread under ASGI. Sessions, auth, messages and
+CSRF run for the admin only (the only cookie-authenticated part); security headers and
+X-Frame-Options run inline (they only read settings). Subclasses keep Django's behaviour and its
+checks; payments/checks.py keeps them in MIDDLEWARE. Unnecessary once Django's stock middleware
+is async-native.
 """
 
-from asgiref.sync import markcoroutinefunction, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
@@ -22,7 +18,11 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils import timezone
 from django.utils.deprecation import MiddlewareMixin
-from whitenoise.middleware import WhiteNoiseMiddleware
+
+UPSTREAM = {
+    "django.utils.deprecation.MiddlewareMixin.__call__": "Django 5.2.19",
+    "django.utils.deprecation.MiddlewareMixin.__acall__": "Django 5.2.19",
+}
 
 
 def _admin_prefix() -> str:
@@ -34,6 +34,7 @@ def _is_admin(request) -> bool:
 
 
 class AdminOnlyMixin:
+    # MiddlewareMixin.__call__/__acall__, stepping aside outside the admin.
     def __call__(self, request):
         if self.async_mode:
             return self.__acall__(request)
@@ -73,8 +74,8 @@ class AdminCsrfViewMiddleware(AdminOnlyMixin, CsrfViewMiddleware):
 
 
 class InlineMiddlewareMixin:
-    """Call process_request/process_response directly instead of in a worker thread: only for
-    middleware whose hooks neither block nor touch the database."""
+    """MiddlewareMixin.__acall__ calling process_request/process_response directly instead of
+    in a worker thread: only for middleware whose hooks neither block nor touch the database."""
 
     async def __acall__(self, request):
         response = self.process_request(request) if hasattr(self, "process_request") else None
@@ -105,34 +106,13 @@ class AdminTimeZoneMiddleware(InlineMiddlewareMixin, MiddlewareMixin):
         return response
 
 
-class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
-    """WhiteNoise (static files for the admin and Swagger UI), async: other paths pass straight
-    through, and a static file is served in a thread (serving opens the file)."""
-
-    sync_capable = False
-    async_capable = True
-
-    def __init__(self, get_response):
-        super().__init__(get_response)
-        markcoroutinefunction(self)
-
-    async def __call__(self, request):
-        if not request.path_info.startswith(self.static_prefix):
-            return await self.get_response(request)
-        if self.autorefresh:  # development: files are looked up on disk at each request
-            static_file = await sync_to_async(self.find_file)(request.path_info)
-        else:  # the index built at startup, in memory
-            static_file = self.files.get(request.path_info)
-        if static_file is None:
-            return await self.get_response(request)
-        return await sync_to_async(self.serve)(static_file, request)
-
-
 # The stock middleware Django's deploy checks look for by name, and what stands in for each.
 STANDS_IN_FOR = {
-    "django.middleware.security.SecurityMiddleware": "core.middleware.InlineSecurityMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware": "core.middleware.AdminCsrfViewMiddleware",
+    "django.middleware.security.SecurityMiddleware": (
+        "core.fastpath.middleware.InlineSecurityMiddleware"
+    ),
+    "django.middleware.csrf.CsrfViewMiddleware": "core.fastpath.middleware.AdminCsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware": (
-        "core.middleware.InlineXFrameOptionsMiddleware"
+        "core.fastpath.middleware.InlineXFrameOptionsMiddleware"
     ),
 }

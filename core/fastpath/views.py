@@ -1,23 +1,22 @@
-"""The project's base API view."""
+"""The project's base API view: adrf's APIView without its thread hops.
+
+Mirrors adrf 0.1.14's APIView.async_dispatch (guarded by a drift test). adrf runs initial()
+(negotiation, authentication, permissions, throttles) through sync_to_async; here it runs inline,
+and the JSON response is rendered here rather than in a Django worker thread. Unnecessary once
+adrf's initial() is a coroutine (it now runs async permissions through async_to_sync).
+"""
 
 from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpResponse
 
+UPSTREAM = {"adrf.views.APIView.async_dispatch": "adrf 0.1.14"}
+
 
 class APIView(AsyncAPIView):
-    """adrf's APIView without its thread hops for initial() and for rendering.
-
-    adrf runs initial() (content negotiation, authentication, permissions, throttles) through
-    sync_to_async: a hop to a worker thread and back on every request. Here nothing in it
-    blocks: REST_FRAMEWORK has no authentication classes and no throttles, and the permission
-    classes (payments/auth.py) only compute (an HMAC, a token comparison). So it runs inline.
-    A permission or authenticator that touches the database must not be added to a view
-    derived from this one.
-
-    Django renders a DRF Response (a SimpleTemplateResponse) in a worker thread too; rendering
-    JSON only computes, so it happens here and Django gets a plain, rendered HttpResponse.
-    """
+    """Only for views whose permissions and authenticators compute and never block: no
+    database, no network (payments/auth.py checks an HMAC or compares a token). REST_FRAMEWORK
+    has no default authentication classes and no throttles."""
 
     async def async_dispatch(self, request, *args, **kwargs):
         # adrf's async_dispatch, with initial() called directly.

@@ -1,19 +1,11 @@
-"""Django's ASGI handler, without the per-request thread a request that runs no sync code does
-not need.
+"""Django's ASGI handler, without a thread for requests that run no sync code.
 
-Django's handler sends `request_started` and closes the response (which sends
-`request_finished`) through sync_to_async. Each request has its own thread-sensitive context, so
-the first such call starts a new thread for the request: on the webhook, whose crediting runs on
-the async pool and whose middleware and view are async, that thread did nothing but run Django's
-`close_old_connections` and `reset_queries` where there was nothing to close or reset. Starting
-it and handing work to it and back was the largest cost left per request (README "Performance").
-
-Those two steps now run inline when the request has no thread yet (its receivers then look at
-the event loop's thread, where the ORM never opens connections, and find nothing), and exactly
-as Django runs them when it has one (a balance read or an admin page used the ORM there, and
-`request_finished` must give that thread's connection back to the pool). Everything else is
-Django 5.2's `ASGIHandler.handle`, unchanged; pyproject pins Django below 5.3, and a test checks
-that connections of ORM requests are still given back.
+Mirrors Django 5.2's ASGIHandler.handle (guarded by a drift test). Django sends request_started
+and closes the response (request_finished) through sync_to_async, which starts a thread per
+request only to find nothing to clean up. Here they run inline when the request has no thread
+yet and every receiver is one of Django's own, which only clean up after sync code; otherwise
+exactly as Django runs them. Unnecessary once Django skips sync_to_async for these signals when
+a request ran no sync code.
 """
 
 import asyncio
@@ -22,10 +14,21 @@ import contextlib
 import django
 from asgiref.sync import SyncToAsync, sync_to_async
 from django.core import signals
+from django.core.cache import close_caches
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.core.handlers.asgi import get_script_prefix
+from django.core.handlers.base import reset_urlconf
+from django.db import close_old_connections, reset_queries
+from django.dispatch import Signal
 from django.urls import set_script_prefix
+
+UPSTREAM = {"django.core.handlers.asgi.ASGIHandler.handle": "Django 5.2.19"}
+
+# Django's receivers of the request signals. They act on the current thread's (or context's)
+# connections, caches and urlconf: on the event loop's thread, where the ORM never opens a
+# connection, they find nothing to close. Any other receiver runs as Django runs it.
+INLINE_RECEIVERS = frozenset({reset_queries, close_old_connections, close_caches, reset_urlconf})
 
 
 def asgi_handler_get() -> "ASGIHandler":
@@ -34,18 +37,21 @@ def asgi_handler_get() -> "ASGIHandler":
     return ASGIHandler()
 
 
+def receivers_not_inline(signal: Signal, sender: type) -> list[str]:
+    """The receivers of signal that make the handler send it as Django does (in a thread)."""
+    sync_receivers, async_receivers = signal._live_receivers(sender)
+    return [
+        f"{receiver.__module__}.{receiver.__qualname__}"
+        for receiver in [*sync_receivers, *async_receivers]
+        if receiver not in INLINE_RECEIVERS
+    ]
+
+
 def _request_has_thread() -> bool:
     """Whether sync code of this request already ran in its own thread (asgiref keeps one
     executor per thread-sensitive context, which Django opens per request)."""
     context = SyncToAsync.thread_sensitive_context.get(None)
     return context is not None and context in SyncToAsync.context_to_thread_executor
-
-
-async def _in_request_thread_if_any(function, *args, **kwargs) -> None:
-    if _request_has_thread():
-        await sync_to_async(function)(*args, **kwargs)
-    else:
-        function(*args, **kwargs)
 
 
 class ASGIHandler(DjangoASGIHandler):
@@ -57,14 +63,15 @@ class ASGIHandler(DjangoASGIHandler):
             return
         set_script_prefix(get_script_prefix(scope))
         # changed: Django awaits request_started.asend(), a thread hop for sync receivers.
-        await _in_request_thread_if_any(
-            signals.request_started.send, sender=self.__class__, scope=scope
-        )
+        if receivers_not_inline(signals.request_started, self.__class__):
+            await signals.request_started.asend(sender=self.__class__, scope=scope)
+        else:
+            signals.request_started.send(sender=self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             body_file.close()
             await self.send_response(error_response, send)
-            await _in_request_thread_if_any(error_response.close)  # changed
+            await _response_close(error_response)  # changed
             return
 
         async def process_request(request, send):
@@ -97,7 +104,17 @@ class ASGIHandler(DjangoASGIHandler):
         except asyncio.CancelledError:
             await signals.request_finished.asend(sender=self.__class__)
         else:
-            # changed: Django awaits sync_to_async(response.close)().
-            await _in_request_thread_if_any(response.close)
+            await _response_close(response)  # changed: Django awaits sync_to_async(close)()
 
         body_file.close()
+
+
+async def _response_close(response) -> None:
+    """Close the response (it sends request_finished) inline when nothing needs the thread:
+    when the request used the ORM, request_finished must give that thread's connection back."""
+    if _request_has_thread() or receivers_not_inline(
+        signals.request_finished, response._handler_class
+    ):
+        await sync_to_async(response.close)()
+    else:
+        response.close()

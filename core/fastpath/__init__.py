@@ -1,0 +1,1 @@
+"""Overrides of Django and adrf internals that keep a webhook request off worker threads."""

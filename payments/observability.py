@@ -1,0 +1,158 @@
+"""One log line plus metrics per webhook delivery, read from the answer the bank gets.
+
+An ASGI layer (settings.ASGI_MIDDLEWARE) inside core.observability's request id and outside the
+body-size limit, so each delivery, a 413 too, is counted and logged exactly once, from here. The
+outcome comes from the stable codes in the JSON body (core.exceptions), never from messages;
+what only the view knows (the operation, the balance after it, the time in the service) it binds
+with core.logs.request_log_bind. Costs a webhook no database query.
+"""
+
+import json
+import logging
+import time
+from functools import cache
+
+from django.urls import reverse
+
+from core import metrics as core_metrics
+from core.body_limit import ASGIApp, Message, Receive, Scope, Send
+from core.exceptions import SERVICE_UNAVAILABLE
+from core.logs import RequestContext, request_context
+from payments import metrics
+from payments.errors import BalanceOverflow, PaymentConflict
+from payments.services import PaymentOutcome
+
+logger = logging.getLogger("payments.webhook")
+
+# Webhook answers are a few hundred bytes; this only bounds what is kept to read the outcome.
+_MAX_OBSERVED_BODY = 64 * 1024
+
+_OUTCOME_BY_ERROR_CODE = {
+    PaymentConflict.code: "conflict",
+    BalanceOverflow.code: "overflow",
+    SERVICE_UNAVAILABLE: "unavailable",
+    "payload_too_large": "too_large",
+}
+_SUCCESS_OUTCOMES = frozenset(outcome.value for outcome in PaymentOutcome)
+_LOG_LEVELS = {
+    "conflict": logging.WARNING,
+    "unauthorized": logging.WARNING,
+    "unavailable": logging.WARNING,
+    "overflow": logging.ERROR,
+    "error": logging.ERROR,
+}
+
+
+def webhook_outcome(status: int | None, body: dict) -> str:
+    """Name what happened to one delivery, from the response's status and JSON body."""
+    if status is not None and 200 <= status < 300:
+        reported = body.get("status")
+        return reported if reported in _SUCCESS_OUTCOMES else "error"
+    if status in (401, 403):
+        return "unauthorized"
+    code = _error_code(body)
+    if code in _OUTCOME_BY_ERROR_CODE:
+        return _OUTCOME_BY_ERROR_CODE[code]
+    if status is not None and 400 <= status < 500:
+        return "invalid"
+    return "error"
+
+
+@cache
+def _webhook_path() -> str:
+    return reverse("webhook-bank")
+
+
+class WebhookObservationMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != _webhook_path():
+            await self.app(scope, receive, send)
+            return
+        context = request_context.get() or RequestContext(request_id="")
+        # None once this delivery has been counted and logged.
+        pending: _Delivery | None = _Delivery()
+
+        async def send_observed(message: Message) -> None:
+            nonlocal pending
+            if pending is not None:
+                pending.see(message)
+                if pending.complete:
+                    # Before the last byte goes out: whoever has the answer can already see it
+                    # counted (a scrape right after it would otherwise race this worker).
+                    pending.observe(context)
+                    pending = None
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            if pending is not None:  # no complete answer went out: an error or a disconnect
+                pending.observe(context)
+            # Here, not with the counters: Django gives the connection back only after the
+            # answer is sent.
+            core_metrics.db_pool_sample()
+
+
+class _Delivery:
+    """One webhook delivery's answer, as it is sent."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.status: int | None = None
+        self.body = bytearray()
+        self.complete = False
+
+    def see(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message["type"] == "http.response.body":
+            if len(self.body) < _MAX_OBSERVED_BODY:
+                self.body.extend(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+
+    def observe(self, context: RequestContext) -> None:
+        seconds = time.perf_counter() - self.started
+        _webhook_observe(context, self.status, bytes(self.body), seconds)
+
+
+def _webhook_observe(context: RequestContext, status: int | None, body: bytes, seconds: float):
+    answer = _json_object(body)
+    outcome = webhook_outcome(status, answer)
+    fields = context.fields
+    metrics.webhook_record(
+        outcome=outcome, amount=fields.get("amount"), crediting_ms=fields.get("crediting_ms")
+    )
+    logger.log(
+        _LOG_LEVELS.get(outcome, logging.INFO),
+        "webhook %s",
+        outcome,
+        extra={
+            "request_id": context.request_id,
+            "outcome": outcome,
+            "status": status,
+            "error_code": _error_code(answer),
+            "operation_id": fields.get("operation_id"),
+            "payer_inn": fields.get("payer_inn"),
+            "amount": fields.get("amount"),
+            "balance_after": fields.get("balance_after"),
+            "crediting_ms": fields.get("crediting_ms"),
+            "duration_ms": round(seconds * 1000, 3),
+        },
+    )
+
+
+def _json_object(body: bytes) -> dict:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _error_code(body: dict) -> str | None:
+    error = body.get("error")
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None

@@ -1,0 +1,45 @@
+"""The Makefile: `make help` documents every target, `make clean` works on a fresh clone."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from payments.tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(not shutil.which("make"), reason="no make")
+
+
+def make(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
+def test_make_help_lists_every_target_with_one_line():
+    """Seen failing before: there was no help target (make: *** No rule to make target)."""
+    phony = re.search(r"^\.PHONY:(.*?)(?<!\\)$", (ROOT / "Makefile").read_text(), re.M | re.S)
+    targets = set(phony.group(1).replace("\\", " ").split())
+
+    listed = dict(line.split(maxsplit=1) for line in make("help").stdout.splitlines())
+
+    assert set(listed) == targets
+    assert all(description.strip() for description in listed.values())
+
+
+def test_make_clean_on_a_fresh_clone_installs_nothing(tmp_path):
+    """Seen failing before: clean depended on db-stop, which depended on the venv, so a fresh
+    clone's `make clean` first ran `python3 -m venv .venv` and pip install."""
+    for name in ("Makefile", "pyproject.toml", "requirements.lock"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
+
+    make("clean", cwd=tmp_path)
+
+    assert not (tmp_path / ".venv").exists()
