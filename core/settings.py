@@ -293,7 +293,8 @@ USE_TZ = True
 # to the process (TZ) and DRF to every datetime the API returns.
 TIME_ZONE = "UTC"
 # The zone the admin shows every date in and counts its date filters in (an IANA name, e.g.
-# Europe/Moscow); named on every admin page. core.fastpath.middleware.AdminTimeZoneMiddleware applies it.
+# Europe/Moscow); named on every admin page. Applied by
+# core.fastpath.middleware.AdminTimeZoneMiddleware.
 DISPLAY_TIME_ZONE = env_str("DISPLAY_TIME_ZONE", "UTC")
 try:
     ZoneInfo(DISPLAY_TIME_ZONE)

@@ -35,6 +35,11 @@ class Organization(models.Model):
         return f"{self.inn} {self.name}".strip()
 
 
+# The procrastinate task that credits a pending payment (payments.tasks.payment_credit_job): its
+# jobs are deferred and looked up by this name in procrastinate_jobs.
+CREDIT_TASK = "payments.credit"
+
+
 class Payment(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending"

@@ -9,7 +9,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from payments.errors import OrganizationNotFound, PaymentNotFound
-from payments.models import BalanceLog, Organization, Payment
+from payments.models import CREDIT_TASK, BalanceLog, Organization, Payment
 
 
 async def organization_balance_get(*, inn: str) -> int:
@@ -155,7 +155,6 @@ _PENDING_STALE = """
 def payment_pending_stale_list(*, older_than_seconds: int) -> list[PendingPayment]:
     """Every payment pending for longer than older_than_seconds, oldest first, with its latest
     credit job's status: what an operator must look at (see docs/background.md)."""
-    from payments.tasks import CREDIT_TASK  # the task module imports the services
 
     with connection.cursor() as cursor:
         cursor.execute(_PENDING_STALE, {"task": CREDIT_TASK, "older": older_than_seconds})

@@ -24,12 +24,9 @@ from procrastinate.contrib.django import app as jobs
 
 from core.db import db_pool_get
 from payments.errors import BalanceOverflow, PaymentConflict
-from payments.models import Organization, Payment
+from payments.models import CREDIT_TASK, Organization, Payment
 
 logger = logging.getLogger(__name__)
-
-# The crediting job's name (payments.tasks.payment_credit_job), which deferring goes by.
-CREDIT_TASK = "payments.credit"
 
 
 class PaymentOutcome(enum.Enum):

@@ -14,7 +14,8 @@ from django.conf import settings
 from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
-from payments.services import CREDIT_TASK, payment_credit, payment_pending_requeue
+from payments.models import CREDIT_TASK
+from payments.services import payment_credit, payment_pending_requeue
 
 logger = logging.getLogger(__name__)
 

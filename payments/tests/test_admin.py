@@ -214,7 +214,7 @@ async def test_session_middleware_runs_for_the_admin_only_under_asgi(path, has_s
 @pytest.mark.django_db(transaction=True)
 async def test_admin_forms_still_require_a_csrf_token_under_asgi(asgi_client):
     """CSRF runs for the admin only (core.fastpath.middleware.AdminCsrfViewMiddleware): a login
-    POST without the token is refused, as with Django's stock middleware, on the admin's own page."""
+    POST without the token is refused, as with Django's stock middleware, on the admin's page."""
     response = await asgi_client.post(
         "/admin/login/", data={"username": "x", "password": "y"}, headers={"Referer": ""}
     )
