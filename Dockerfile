@@ -38,4 +38,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # refuses to start (unsafe production settings), so the container would look like a clean stop.
 # A fresh metrics directory per start: the workers share their Prometheus samples through it.
 # exec: uvicorn is PID 1 and gets SIGTERM directly, then drains for up to 10 s.
-CMD ["sh", "-c", "python manage.py check && export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d) && exec uvicorn core.asgi:application --host 0.0.0.0 --port 8000 --workers \"$WEB_CONCURRENCY\" --lifespan on --no-access-log --timeout-graceful-shutdown 10"]
+CMD ["sh", "-c", "python manage.py check --database default && export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d) && exec uvicorn core.asgi:application --host 0.0.0.0 --port 8000 --workers \"$WEB_CONCURRENCY\" --lifespan on --no-access-log --timeout-graceful-shutdown 10"]
