@@ -4,6 +4,8 @@ They run wherever Django's checks run: every manage.py command, and uvicorn star
 is off (core/asgi.py). Development (DEBUG=1) may run unsigned and token-less; production may not.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connection
@@ -124,6 +126,17 @@ _SERVING_ROLE_POWERS = """
 """
 
 
+def _serving_role_powers() -> tuple[bool, int] | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_SERVING_ROLE_POWERS, [db_serving_role()])
+            return cursor.fetchone()
+    except DatabaseError:
+        return None  # the database is down: /readyz reports it; this check needs it up
+    finally:
+        connection.close()  # this thread's connection, back to the pool
+
+
 @register(Tags.database)
 def serving_role_check(app_configs=None, databases=None, **kwargs) -> list[CheckMessage]:
     """With DEBUG off, warn when DATABASE_URL's role is a superuser or owns the tables: it could
@@ -133,15 +146,10 @@ def serving_role_check(app_configs=None, databases=None, **kwargs) -> list[Check
     default`, the server's startup in core/asgi.py, migrate), not in every manage.py command."""
     if settings.DEBUG or "default" not in (databases or ()):
         return []
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(_SERVING_ROLE_POWERS, [db_serving_role()])
-            row = cursor.fetchone()
-    except DatabaseError:
-        return []  # the database is down: /readyz reports it; this check needs it up
-    finally:
-        if not connection.in_atomic_block:  # give a pooled connection back (not a test's)
-            connection.close()
+    # uvicorn's worker processes import the app, and so run this, inside their event loop, where
+    # Django refuses synchronous database access: ask from a thread of its own.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        row = thread.submit(_serving_role_powers).result()
     if row is None:
         return []
     superuser, tables_owned = row

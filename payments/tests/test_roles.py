@@ -126,6 +126,16 @@ def test_production_check_warns_when_the_serving_role_owns_the_tables():
     assert "payments.W00" not in serving.stderr + serving.stdout
 
 
+def test_production_server_with_several_workers_checks_its_role_and_starts():
+    """Each uvicorn worker process imports the app inside its event loop, where Django refuses
+    synchronous database access: the role check first raised SynchronousOnlyOperation there and
+    every worker died (seen with `make bench`; one worker imports it before the loop starts)."""
+    with uvicorn_server(workers=2, **PRODUCTION_ENV) as base:
+        response = httpx.get(f"{base}/readyz", timeout=10)
+
+    assert response.status_code == 200
+
+
 def test_db_roles_sql_prints_both_roles_and_the_grants(capsys):
     call_command("db_roles_sql")
     out = capsys.readouterr().out
