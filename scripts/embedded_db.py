@@ -60,7 +60,14 @@ DO $$ BEGIN
         CREATE ROLE {SERVING_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
     END IF;
 END $$;
-ALTER DATABASE {DATABASE} OWNER TO {OWNER_ROLE};
+-- The test databases too: pytest-django, logging in as the owner, drops one left by a crashed run.
+DO $$ DECLARE name text; BEGIN
+    FOR name IN SELECT datname FROM pg_database
+                WHERE datname = '{DATABASE}' OR datname LIKE 'test\\_{DATABASE}%'
+    LOOP
+        EXECUTE format('ALTER DATABASE %I OWNER TO {OWNER_ROLE}', name);
+    END LOOP;
+END $$;
 """  # noqa: S608
 _OWNERSHIP_SQL = f"""
 ALTER SCHEMA public OWNER TO {OWNER_ROLE};
