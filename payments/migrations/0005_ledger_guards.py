@@ -22,7 +22,7 @@ check is one index probe. TRUNCATE is a privilege: the serving role does not hav
 from django.db import migrations
 
 FORWARD = r"""
-CREATE UNIQUE INDEX balance_log_organization_balance_after
+CREATE UNIQUE INDEX IF NOT EXISTS balance_log_organization_balance_after
     ON balance_log (organization_id, balance_after);
 
 CREATE FUNCTION ledger_balance_logged() RETURNS trigger LANGUAGE plpgsql AS $$
