@@ -54,27 +54,36 @@ CREATE FUNCTION ledger_log_checked() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     previous bigint;
     next_before bigint;
-    org organization%ROWTYPE;
-    paid payment%ROWTYPE;
+    org_inn text;
+    org_balance bigint;
+    paid_status text;
+    paid_amount bigint;
+    paid_payer text;
 BEGIN
-    SELECT max(balance_after) INTO previous FROM balance_log
-    WHERE organization_id = NEW.organization_id AND balance_after < NEW.balance_after;
-    SELECT balance_after - delta INTO next_before FROM balance_log
-    WHERE organization_id = NEW.organization_id AND balance_after > NEW.balance_after
-    ORDER BY balance_after LIMIT 1;
-    SELECT * INTO org FROM organization WHERE id = NEW.organization_id;
+    -- One statement (each is a round trip into the executor): the neighbouring rows of the
+    -- chain, the organization and the payment.
+    SELECT (SELECT max(l.balance_after) FROM balance_log l
+            WHERE l.organization_id = NEW.organization_id
+              AND l.balance_after < NEW.balance_after),
+           (SELECT l.balance_after - l.delta FROM balance_log l
+            WHERE l.organization_id = NEW.organization_id
+              AND l.balance_after > NEW.balance_after
+            ORDER BY l.balance_after LIMIT 1),
+           o.inn, o.balance, p.status, p.amount, p.payer_inn
+    INTO previous, next_before, org_inn, org_balance, paid_status, paid_amount, paid_payer
+    FROM organization o, payment p
+    WHERE o.id = NEW.organization_id AND p.id = NEW.payment_id;
     IF NEW.balance_after - NEW.delta <> coalesce(previous, 0)
        OR next_before <> NEW.balance_after
-       OR org.balance < NEW.balance_after THEN
+       OR org_balance < NEW.balance_after THEN
         RAISE EXCEPTION 'ledger rule log_chain: balance_log row % of organization % (delta %, balance_after %) does not continue its previous row (balance_after %) or passes the balance %',
-            NEW.id, org.inn, NEW.delta, NEW.balance_after, coalesce(previous, 0), org.balance
+            NEW.id, org_inn, NEW.delta, NEW.balance_after, coalesce(previous, 0), org_balance
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    SELECT * INTO paid FROM payment WHERE id = NEW.payment_id;
-    IF paid.status IS DISTINCT FROM 'credited' OR paid.amount <> NEW.delta
-       OR paid.payer_inn <> org.inn THEN
+    IF paid_status IS DISTINCT FROM 'credited' OR paid_amount <> NEW.delta
+       OR paid_payer <> org_inn THEN
         RAISE EXCEPTION 'ledger rule log_credits_payment: balance_log row % (organization %, delta %) is not the credit of payment % (status %, payer %, amount %)',
-            NEW.id, org.inn, NEW.delta, NEW.payment_id, paid.status, paid.payer_inn, paid.amount
+            NEW.id, org_inn, NEW.delta, NEW.payment_id, paid_status, paid_payer, paid_amount
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NULL;
