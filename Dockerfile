@@ -41,4 +41,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # A fresh metrics directory per start: the workers share their Prometheus samples through it.
 # exec, and core.serve execs uvicorn (its command line, defined once): uvicorn is PID 1 and gets
 # SIGTERM directly, then drains for up to 10 s.
-CMD ["sh", "-c", "python manage.py check && export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d) && exec python -m core.serve"]
+CMD ["sh", "-c", "python manage.py check --database default && export PROMETHEUS_MULTIPROC_DIR=$(mktemp -d) && exec python -m core.serve"]

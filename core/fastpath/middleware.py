@@ -5,24 +5,59 @@ process_request/process_response in a worker thread under ASGI. Sessions, auth, 
 CSRF run for the admin only (the only cookie-authenticated part); security headers and
 X-Frame-Options run inline (they only read settings). Subclasses keep Django's behaviour and its
 checks; payments/checks.py keeps them in MIDDLEWARE. Unnecessary once Django's stock middleware
-is async-native.
+is async-native. Also here, thread-free: the Host check for every path (AllowedHostMiddleware)
+and django-axes' login limiting for the admin only.
 """
 
-from asgiref.sync import sync_to_async
+import logging
+
+from asgiref.sync import markcoroutinefunction, sync_to_async
+from axes.middleware import AxesMiddleware
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.exceptions import DisallowedHost
+from django.http import JsonResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils import timezone
 from django.utils.deprecation import MiddlewareMixin
 
+from core.exceptions import error_body
+
 UPSTREAM = {
     "django.utils.deprecation.MiddlewareMixin.__call__": "Django 5.2.19",
     "django.utils.deprecation.MiddlewareMixin.__acall__": "Django 5.2.19",
 }
+
+# Django's own logger for this event, so existing log filters for it keep working.
+disallowed_host_logger = logging.getLogger("django.security.DisallowedHost")
+
+
+class AllowedHostMiddleware:
+    """Answer a request whose Host is not in ALLOWED_HOSTS with a JSON 400, before anything else
+    runs. Django checks the Host only when something calls request.get_host() (CSRF, redirects,
+    absolute URLs), which the API, health and metrics paths never do."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request):
+        try:
+            request.get_host()  # Django's own validation: ports, IPv6, ".example.com" patterns
+        except DisallowedHost as exc:
+            disallowed_host_logger.warning("%s", exc)
+            return JsonResponse(
+                error_body("disallowed_host", "The Host header names no host this service serves."),
+                status=400,
+            )
+        return await self.get_response(request)
 
 
 def _admin_prefix() -> str:
@@ -58,6 +93,15 @@ class AdminAuthenticationMiddleware(AdminOnlyMixin, AuthenticationMiddleware):
 
 class AdminMessageMiddleware(AdminOnlyMixin, MessageMiddleware):
     pass
+
+
+class AdminAxesMiddleware(AxesMiddleware):
+    """django-axes' lockout answer, for the admin only (the only login there is)."""
+
+    async def __acall__(self, request):
+        if not _is_admin(request):
+            return await self.get_response(request)
+        return await super().__acall__(request)
 
 
 class AdminCsrfViewMiddleware(AdminOnlyMixin, CsrfViewMiddleware):
@@ -115,4 +159,7 @@ STANDS_IN_FOR = {
     "django.middleware.clickjacking.XFrameOptionsMiddleware": (
         "core.fastpath.middleware.InlineXFrameOptionsMiddleware"
     ),
+    "axes.middleware.AxesMiddleware": "core.fastpath.middleware.AdminAxesMiddleware",
 }
+# Those needed only with the admin (ADMIN_ENABLED=0: nothing is cookie-authenticated or logs in).
+ADMIN_ONLY = {"django.middleware.csrf.CsrfViewMiddleware", "axes.middleware.AxesMiddleware"}

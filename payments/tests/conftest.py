@@ -11,10 +11,12 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connection
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 # free_port and stop (core.serve's process_stop) are imported from here by the tests.
+from core.db import db_owner_use, db_serving_role
 from core.serve import ROOT, free_port, server_running, server_start  # noqa: F401
 from core.serve import process_stop as stop  # noqa: F401
 
@@ -49,16 +51,64 @@ def operation(**overrides) -> dict:
     }
 
 
-def test_database_url() -> str:
-    """The URL of the database pytest-django created, for processes started by a test."""
-    db = connection.settings_dict
-    params = {"dbname": db["NAME"], "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
-    if db["PASSWORD"]:
-        params["password"] = db["PASSWORD"]
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """The test session itself logs in as the owner role (DATABASE_OWNER_URL, when set), as an
+    operator would: it creates and migrates the test database, sets up data by hand and empties
+    the tables between tests (TRUNCATE, which the serving role may not do). Every server and
+    worker a test starts logs in as the serving role (test_database_url), as in production."""
+    db_owner_use()
+
+
+def test_database_url(*, owner: bool = False) -> str:
+    """The URL of the database pytest-django created, for processes started by a test: as the
+    serving role (DATABASE_URL's), or as the role this session uses (the owner) if asked."""
+    from core.db import db_connection_kwargs
+
+    params = db_connection_kwargs()
+    if not owner:
+        serving = conninfo_to_dict(settings.DATABASE_URL)
+        params.update({key: serving.get(key, "") for key in ("user", "password", "host", "port")})
+    params = {key: params.get(key) for key in ("dbname", "user", "password", "host", "port")}
     return make_conninfo(**{k: v for k, v in params.items() if v})
 
 
 test_database_url.__test__ = False  # a helper, not a test
+
+
+# migrations/0005's ledger rules (the append-only triggers stay on).
+LEDGER_TRIGGERS = {
+    "organization": ["organization_balance_logged_insert", "organization_balance_logged_update"],
+    "payment": ["payment_credited_has_log_insert", "payment_credited_has_log_update"],
+    "balance_log": ["balance_log_checked"],
+}
+
+
+@pytest.fixture
+def ledger_unguarded(db) -> None:
+    """The owner's escape hatch of docs/security.md, for a test that sets balances up by hand or
+    breaks a ledger on purpose: the ledger rules are off inside this test's transaction only.
+
+    Django checks deferred constraints at the end of every test (SET CONSTRAINTS ALL IMMEDIATE),
+    so without this such a test fails there. The ALTERs are rolled back with the test.
+    """
+    assert connection.in_atomic_block, "only inside a test transaction (not transaction=True)"
+    with connection.cursor() as cursor:
+        for table, triggers in LEDGER_TRIGGERS.items():
+            for trigger in triggers:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+
+
+def serving_role_separate() -> bool:
+    """Whether servers run as a role of their own (make test: yes; one DATABASE_URL: no)."""
+    owner = conninfo_to_dict(settings.DATABASE_OWNER_URL or "").get("user")
+    return owner is not None and owner != db_serving_role()
+
+
+serving_role_only = pytest.mark.skipif(
+    not serving_role_separate(),
+    reason="needs DATABASE_OWNER_URL and a separate serving role (make test sets both)",
+)
 
 
 def process_env(**env: str) -> dict[str, str]:
@@ -66,6 +116,8 @@ def process_env(**env: str) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": test_database_url(),
+        # Servers and workers never migrate; a test that runs migrate passes its own.
+        "DATABASE_OWNER_URL": "",
         "LOG_LEVEL": "WARNING",
         # Several servers of one session share the test database's 100 connections, and each
         # worker process has two pools that keep what they grew to for minutes.
@@ -126,6 +178,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "test-only-5Jw0c8Qm2rYzL1vXbN7tKp3sHd9fGa6eUo4iWy-Rq",
     "BANK_WEBHOOK_SECRETS": "whsec_dGVzdC1vbmx5LWJhbmstd2ViaG9vay1zZWNyZXQtMzJi",
     "API_TOKENS": "test-only-reader-token-0123456789abcdefghij",
+    "METRICS_TOKEN": "test-only-metrics-token-0123456789abcdefghij",
     "ALLOWED_HOSTS": "127.0.0.1",
 }
 
@@ -156,8 +209,8 @@ def mode(request, settings) -> str:
 
 def credit_jobs_run() -> int:
     """Run every queued credit job here, in order, as a worker would; return how many ran."""
+    from payments.models import CREDIT_TASK
     from payments.services import payment_credit
-    from payments.tasks import CREDIT_TASK
 
     with connection.cursor() as cursor:
         cursor.execute(

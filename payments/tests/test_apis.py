@@ -244,7 +244,7 @@ def test_unknown_path_is_json_404(client):
     assert response.json()["error"]["code"] == "not_found"
 
 
-def test_balance_overflow_is_422_and_records_nothing(client):
+def test_balance_overflow_is_422_and_records_nothing(client, ledger_unguarded):
     Organization.objects.create(inn="1234567890", balance=2**63 - 100)
     response = post(client, payload(amount=1000))
 

@@ -23,8 +23,10 @@ from packaging.utils import canonicalize_name
 from core.serve import uvicorn_args
 from payments.tests.conftest import ROOT, free_port, spawn, stop
 
-REQUIRED_SECRETS = ["SECRET_KEY", "ALLOWED_HOSTS", "BANK_WEBHOOK_SECRETS", "API_TOKENS"]
-COMPOSE_ENV = {name: "set-by-test" for name in [*REQUIRED_SECRETS, "POSTGRES_PASSWORD"]}
+SECRET_SETTINGS = [
+    "SECRET_KEY", "DATABASE_URL", "BANK_WEBHOOK_SECRETS", "API_TOKENS", "METRICS_TOKEN"
+]  # fmt: skip
+COMPOSE_ENV = {"ALLOWED_HOSTS": "set-by-test"}
 
 
 def locked() -> dict[str, str]:
@@ -137,13 +139,23 @@ def test_compose_runs_migrate_once_before_the_app_and_worker():
 
 @pytest.mark.parametrize("service", ["migrate", "app", "worker"])
 def test_compose_is_production_safe(service):
-    environment = compose()["services"][service]["environment"]
+    definition = compose()
+    environment = definition["services"][service]["environment"]
+    mounted = set(definition["services"][service]["secrets"])
 
     assert environment["DEBUG"] == "0"
-    for name in REQUIRED_SECRETS:
-        # ${NAME:?...}: compose refuses to start without it; no default can leak into production.
-        assert f"${{{name}:?" in environment[name], name
-    assert "${POSTGRES_PASSWORD:?" in environment["DATABASE_URL"]
+    # ${NAME:?...}: compose refuses to start without it; no default can leak into production.
+    assert "${ALLOWED_HOSTS:?" in environment["ALLOWED_HOSTS"]
+    # Secrets are files (NAME_FILE), each a compose secret from ./secrets/ (a missing file
+    # stops `docker compose up`), never a value in the environment.
+    for name in SECRET_SETTINGS:
+        assert name not in environment, name
+        secret = name.lower()
+        assert environment[f"{name}_FILE"] == f"/run/secrets/{secret}", name
+        assert secret in mounted, name
+        assert definition["secrets"][secret] == {"file": f"./secrets/{secret}"}, name
+    owner_url = environment.get("DATABASE_OWNER_URL_FILE")
+    assert owner_url == ("/run/secrets/database_owner_url" if service == "migrate" else None)
 
 
 def _compose_cli() -> list[str] | None:
@@ -169,11 +181,11 @@ def test_docker_compose_config_validates_and_requires_the_secrets():
         )
 
     complete = config(COMPOSE_ENV)
-    missing = config({k: v for k, v in COMPOSE_ENV.items() if k != "SECRET_KEY"})
+    missing = config({})
 
     assert complete.returncode == 0, complete.stderr
     assert missing.returncode != 0
-    assert "SECRET_KEY" in missing.stderr
+    assert "ALLOWED_HOSTS" in missing.stderr
 
 
 def test_compose_file_has_no_literal_secrets():

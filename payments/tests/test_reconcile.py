@@ -11,7 +11,8 @@ from django.db import connection
 from payments.selectors import reconciliation_report
 from payments.services import payment_process
 
-pytestmark = pytest.mark.django_db
+# These tests break ledgers on purpose, as only the owner's escape hatch can (docs/security.md).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_unguarded")]
 
 INN, OTHER_INN = "1234567890", "9876543210"
 

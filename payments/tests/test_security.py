@@ -343,7 +343,7 @@ def test_unsigned_delivery_is_accepted_while_verification_is_off(client):
 
 
 @pytest.fixture
-def organization():
+def organization(ledger_unguarded):
     return Organization.objects.create(inn="1234567890", balance=145000)
 
 

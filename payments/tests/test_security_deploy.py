@@ -40,6 +40,7 @@ def production(settings):
     settings.SECRET_KEY = "x" * 20 + "production-secret-key-for-tests-only"
     settings.BANK_WEBHOOK_SECRETS = [SECRET]
     settings.API_TOKENS = [TOKEN]
+    settings.METRICS_TOKEN = "metrics-" + TOKEN
     settings.ALLOWED_HOSTS = ["payments.example.com"]
     return settings
 

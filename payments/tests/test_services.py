@@ -22,7 +22,7 @@ def operation(**overrides) -> dict:
     return service_operation(**{"amount": 145000, "document_number": "PAY-328", **overrides})
 
 
-def test_new_operation_credits_existing_organization_and_logs_it():
+def test_new_operation_credits_existing_organization_and_logs_it(ledger_unguarded):
     organization = Organization.objects.create(inn=INN, name="Sber", balance=1000)
     op = operation()
 
@@ -84,7 +84,7 @@ def test_conflicting_repeat_raises_and_changes_nothing(caplog):
     assert any(r.levelname == "WARNING" and "conflict" in r.message for r in caplog.records)
 
 
-def test_overflowing_credit_raises_and_records_nothing():
+def test_overflowing_credit_raises_and_records_nothing(ledger_unguarded):
     Organization.objects.create(inn=INN, balance=2**63 - 1)
 
     with pytest.raises(BalanceOverflow):
