@@ -87,8 +87,8 @@ INSTALLED_APPS = [
 # Django's stock middleware as subclasses that cost an async API request no thread hop
 # (core/fastpath/middleware.py): sessions, auth, messages, CSRF and login limiting run for
 # ADMIN_URL only (the API is never cookie-authenticated); the Host check, security headers and
-# X-Frame-Options run inline, for every path. (CommonMiddleware is left out on purpose: its APPEND_SLASH would
-# turn a POST to a slash-less URL into a redirect the bank cannot follow.)
+# X-Frame-Options run inline, for every path. (CommonMiddleware is left out on purpose: its
+# APPEND_SLASH would turn a POST to a slash-less URL into a redirect the bank cannot follow.)
 ADMIN_URL = "admin/"
 MIDDLEWARE = [
     "core.fastpath.middleware.AllowedHostMiddleware",
