@@ -69,6 +69,16 @@ class Payment(models.Model):
                 name="payment_credited_at_matches_status",
             ),
         ]
+        indexes = [
+            # The sweep (every minute) and reconcile look for pending payments by age. Pending
+            # is transient and rare, so the partial index stays a few pages at any table size,
+            # where a plain status index would hold every credited payment too.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="pending"),
+                name="payment_pending_created_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.operation_id} {self.amount} -> {self.organization_id}"
