@@ -1,9 +1,11 @@
 """Reads."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, transaction
 
 from payments.errors import OrganizationNotFound, PaymentNotFound
 from payments.models import BalanceLog, Organization, Payment
@@ -57,32 +59,50 @@ class OrganizationReconciliation:
 
 
 @dataclass(frozen=True)
+class PendingPayment:
+    operation_id: UUID
+    payer_inn: str
+    amount: int
+    created_at: datetime
+    pending_seconds: int
+
+
+@dataclass
 class ReconciliationReport:
-    organizations: list[OrganizationReconciliation]
+    organizations_checked: int = 0
+    # The organizations that differ (every organization with include_ok), ordered by INN.
+    organizations: list[OrganizationReconciliation] = field(default_factory=list)
+    organizations_mismatched: int = 0
     # "<operation_id>: <what is wrong>" for each payment whose log row is missing or disagrees.
-    payment_problems: list[str]
+    payment_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.payment_problems and all(row.ok for row in self.organizations)
+        return not self.payment_problems and not self.organizations_mismatched
 
 
-# Each side is aggregated on its own before the join, so no row is counted twice.
-_ORGANIZATION_TOTALS = """
-    WITH logs AS (
-        SELECT organization_id, sum(delta) AS total, count(*) AS n
-        FROM balance_log GROUP BY organization_id
-    ), credited AS (
-        SELECT payer_inn, sum(amount) AS total, count(*) AS n
-        FROM payment WHERE status = 'credited' GROUP BY payer_inn
-    )
-    SELECT o.inn, o.balance,
-           coalesce(logs.total, 0), coalesce(credited.total, 0),
-           coalesce(logs.n, 0), coalesce(credited.n, 0)
-    FROM organization o
-    LEFT JOIN logs ON logs.organization_id = o.id
-    LEFT JOIN credited ON credited.payer_inn = o.inn
-    ORDER BY o.inn
+# Partial sums per organization, one INSERT per range of payment ids; summed at the end. Temporary
+# and dropped at commit, so nothing outlives the check (through a transaction pooler too: the whole
+# check is one transaction).
+_PARTIAL_TABLE = """
+    CREATE TEMPORARY TABLE reconciliation_partial (
+        organization_id bigint, log_total numeric, log_rows bigint,
+        credited_total numeric, credited_payments bigint
+    ) ON COMMIT DROP
+"""
+
+# Each side is aggregated on its own, so no row is counted twice: the log by the organization it
+# credited, the credited payments by their payer.
+_PARTIAL_SUMS = """
+    INSERT INTO reconciliation_partial
+    SELECT organization_id, sum(delta), count(*), 0, 0
+    FROM balance_log WHERE payment_id >= %(low)s AND payment_id < %(high)s
+    GROUP BY organization_id
+    UNION ALL
+    SELECT o.id, 0, 0, sum(p.amount), count(*)
+    FROM payment p JOIN organization o ON o.inn = p.payer_inn
+    WHERE p.id >= %(low)s AND p.id < %(high)s AND p.status = 'credited'
+    GROUP BY o.id
 """
 
 # A credited payment must have exactly one log row, for its own payer and its own amount; a
@@ -100,24 +120,111 @@ _PAYMENT_PROBLEMS = """
     FROM payment p
     LEFT JOIN balance_log b ON b.payment_id = p.id
     LEFT JOIN organization o ON o.id = b.organization_id
-    WHERE (p.status = 'credited') <> (b.id IS NOT NULL)
-       OR o.inn <> p.payer_inn
-       OR b.delta <> p.amount
+    WHERE p.id >= %(low)s AND p.id < %(high)s
+      AND ((p.status = 'credited') <> (b.id IS NOT NULL)
+           OR o.inn <> p.payer_inn
+           OR b.delta <> p.amount)
     ORDER BY p.id
 """
 
+_ORGANIZATION_TOTALS = """
+    SELECT * FROM (
+        SELECT o.inn, o.balance,
+               coalesce(t.log_total, 0)::bigint AS log_total,
+               coalesce(t.credited_total, 0)::bigint AS credited_total,
+               coalesce(t.log_rows, 0)::bigint AS log_rows,
+               coalesce(t.credited_payments, 0)::bigint AS credited_payments
+        FROM organization o
+        LEFT JOIN (
+            SELECT organization_id, sum(log_total) AS log_total, sum(log_rows) AS log_rows,
+                   sum(credited_total) AS credited_total,
+                   sum(credited_payments) AS credited_payments
+            FROM reconciliation_partial GROUP BY organization_id
+        ) t ON t.organization_id = o.id
+    ) totals
+    WHERE %(include_ok)s
+       OR NOT (balance = log_total AND log_total = credited_total AND log_rows = credited_payments)
+    ORDER BY inn
+"""
 
-def reconciliation_report() -> ReconciliationReport:
+# Payment ids per partial-sum statement: each scans this many rows of payment and balance_log
+# through their id indexes, a few hundred milliseconds, so progress moves and no statement runs
+# long.
+RECONCILIATION_CHUNK = 250_000
+# Rows fetched per round trip when the organization table is streamed.
+_FETCH_ROWS = 2_000
+
+
+def reconciliation_report(
+    *,
+    include_ok: bool = False,
+    on_organization: Callable[[OrganizationReconciliation], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ReconciliationReport:
     """Check every balance against its ledger, in the database: balance == sum of its
     balance-log deltas == sum of its credited payments, and each credited payment has exactly
     one log row (one per payment is also a unique constraint) matching its payer and amount.
 
-    Read-only and safe while credits run: each check is one statement, so it reads one snapshot,
-    and a credit commits its payment, log row and balance together.
+    Memory stays bounded at any table size: the sums are computed in PostgreSQL, range by range
+    of payment ids (on_progress(done, total) after each), and the organizations are streamed
+    through a server-side cursor. Mismatched organizations (every one with include_ok) go to
+    on_organization as they arrive; without it they are collected in the report. Read-only and
+    safe while credits run: one REPEATABLE READ transaction, so every range reads one snapshot.
+    """
+    report = ReconciliationReport()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if outermost:  # inside a caller's transaction, that transaction's snapshot rules
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("DROP TABLE IF EXISTS pg_temp.reconciliation_partial")
+            cursor.execute(_PARTIAL_TABLE)
+            cursor.execute("SELECT min(id), max(id) FROM payment")
+            low, high = cursor.fetchone()
+            ranges = (
+                []
+                if low is None
+                else [
+                    (start, min(start + RECONCILIATION_CHUNK, high + 1))
+                    for start in range(low, high + 1, RECONCILIATION_CHUNK)
+                ]
+            )
+            for done, (start, end) in enumerate(ranges, 1):
+                bounds = {"low": start, "high": end}
+                cursor.execute(_PARTIAL_SUMS, bounds)
+                cursor.execute(_PAYMENT_PROBLEMS, bounds)
+                report.payment_problems += [f"{op}: {problem}" for op, problem in cursor.fetchall()]
+                if on_progress is not None:
+                    on_progress(done, len(ranges))
+            cursor.execute("SELECT count(*) FROM organization")
+            report.organizations_checked = cursor.fetchone()[0]
+        with connection.chunked_cursor() as stream:
+            stream.execute(_ORGANIZATION_TOTALS, {"include_ok": include_ok})
+            while rows := stream.fetchmany(_FETCH_ROWS):
+                for row in rows:
+                    organization = OrganizationReconciliation(*row)
+                    report.organizations_mismatched += not organization.ok
+                    if on_organization is not None:
+                        on_organization(organization)
+                    else:
+                        report.organizations.append(organization)
+    return report
+
+
+_PENDING_STALE = """
+    SELECT operation_id, payer_inn, amount, created_at,
+           floor(extract(epoch FROM now() - created_at))::bigint
+    FROM payment
+    WHERE status = 'pending' AND created_at < now() - make_interval(secs => %s)
+    ORDER BY created_at, id
+"""
+
+
+def payment_pending_stale_list(*, older_than_seconds: int) -> list[PendingPayment]:
+    """Every payment still pending after older_than_seconds, oldest first.
+
+    Served by the partial index on pending payments, so it stays cheap at any table size.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_ORGANIZATION_TOTALS)
-        organizations = [OrganizationReconciliation(*row) for row in cursor.fetchall()]
-        cursor.execute(_PAYMENT_PROBLEMS)
-        problems = [f"{operation_id}: {problem}" for operation_id, problem in cursor.fetchall()]
-    return ReconciliationReport(organizations=organizations, payment_problems=problems)
+        cursor.execute(_PENDING_STALE, [older_than_seconds])
+        return [PendingPayment(*row) for row in cursor.fetchall()]
