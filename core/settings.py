@@ -95,6 +95,25 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments")
 _db = conninfo_to_dict(DATABASE_URL)
+# Bounded waits: a stuck lock or query ends in a rollback and a 503 the sender can retry, never
+# in a request that hangs forever holding a pooled connection.
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 10_000)
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5_000)
+# On when DATABASE_URL points at PgBouncer (or another pooler) in transaction mode, where
+# consecutive transactions of one client may run on different server connections: no prepared
+# statements (a statement prepared on one server connection is unknown on the next), no
+# `options` startup parameter (PgBouncer refuses it), and the timeouts above are set with
+# SET LOCAL in each money transaction instead (docs/scaling.md).
+DB_TRANSACTION_POOLER = env_bool("DB_TRANSACTION_POOLER", False)
+_session_options = (
+    # Django prepares nothing already; this turns it off for the webhook's pool (core.db).
+    {"prepare_threshold": None}
+    if DB_TRANSACTION_POOLER
+    else {
+        "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+        f" -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+    }
+)
 
 DATABASES = {
     "default": {
@@ -110,12 +129,7 @@ DATABASES = {
         "OPTIONS": {
             # A dead or unreachable host fails each connection attempt after this long.
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT_SECONDS", 5),
-            # Bounded waits: a stuck lock or query ends in a rollback and a 503 the sender can
-            # retry, never in a request that hangs forever holding a pooled connection.
-            "options": (
-                f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 10_000)}"
-                f" -c lock_timeout={env_int('DB_LOCK_TIMEOUT_MS', 5_000)}"
-            ),
+            **_session_options,
             "pool": {
                 "min_size": env_int("DB_POOL_MIN_SIZE", 2),
                 "max_size": env_int("DB_POOL_MAX_SIZE", 20),
