@@ -81,32 +81,33 @@ class ReconciliationReport:
         return not self.payment_problems and not self.organizations_mismatched
 
 
-# Partial sums per organization, one INSERT per range of payment ids; summed at the end. Temporary
-# and dropped at commit, so nothing outlives the check (through a transaction pooler too: the whole
-# check is one transaction).
+# Sums per organization, each side aggregated on its own so that no row is counted twice: the log
+# by the organization it credited, the credited payments by their payer. Kept in a temporary
+# table dropped at commit, so nothing outlives the check (through a transaction pooler too: the
+# whole check is one transaction).
 _PARTIAL_TABLE = """
     CREATE TEMPORARY TABLE reconciliation_partial (
         organization_id bigint, log_total numeric, log_rows bigint,
         credited_total numeric, credited_payments bigint
     ) ON COMMIT DROP
 """
-
-# Each side is aggregated on its own, so no row is counted twice: the log by the organization it
-# credited, the credited payments by their payer.
-_PARTIAL_SUMS = """
+_LOG_SUMS = """
     INSERT INTO reconciliation_partial
-    SELECT organization_id, sum(delta), count(*), 0, 0
-    FROM balance_log WHERE payment_id >= %(low)s AND payment_id < %(high)s
-    GROUP BY organization_id
-    UNION ALL
-    SELECT o.id, 0, 0, sum(p.amount), count(*)
-    FROM payment p JOIN organization o ON o.inn = p.payer_inn
-    WHERE p.id >= %(low)s AND p.id < %(high)s AND p.status = 'credited'
-    GROUP BY o.id
+    SELECT organization_id, sum(delta), count(*), 0, 0 FROM balance_log GROUP BY organization_id
+"""
+_CREDITED_SUMS = """
+    INSERT INTO reconciliation_partial
+    SELECT o.id, 0, 0, credited.total, credited.n
+    FROM (
+        SELECT payer_inn, sum(amount) AS total, count(*) AS n
+        FROM payment WHERE status = 'credited' GROUP BY payer_inn
+    ) credited
+    JOIN organization o ON o.inn = credited.payer_inn
 """
 
 # A credited payment must have exactly one log row, for its own payer and its own amount; a
-# payment that is not credited (background mode's pending) must have none.
+# payment that is not credited (background mode's pending) must have none. One range of payment
+# ids per statement: both sides are read through their id indexes, range by range.
 _PAYMENT_PROBLEMS = """
     SELECT p.operation_id::text,
            CASE
@@ -118,7 +119,8 @@ _PAYMENT_PROBLEMS = """
                ELSE 'balance_log delta ' || b.delta || ' <> amount ' || p.amount
            END
     FROM payment p
-    LEFT JOIN balance_log b ON b.payment_id = p.id
+    LEFT JOIN balance_log b
+        ON b.payment_id = p.id AND b.payment_id >= %(low)s AND b.payment_id < %(high)s
     LEFT JOIN organization o ON o.id = b.organization_id
     WHERE p.id >= %(low)s AND p.id < %(high)s
       AND ((p.status = 'credited') <> (b.id IS NOT NULL)
@@ -147,11 +149,9 @@ _ORGANIZATION_TOTALS = """
     ORDER BY inn
 """
 
-# Payment ids per partial-sum statement: each scans this many rows of payment and balance_log
-# through their id indexes, a few hundred milliseconds, so progress moves and no statement runs
-# long.
-RECONCILIATION_CHUNK = 250_000
-# Rows fetched per round trip when the organization table is streamed.
+# Payment ids per statement of the per-payment check (a fraction of a second each).
+RECONCILIATION_CHUNK = 500_000
+# Rows fetched per round trip when the organizations are streamed.
 _FETCH_ROWS = 2_000
 
 
@@ -165,11 +165,12 @@ def reconciliation_report(
     balance-log deltas == sum of its credited payments, and each credited payment has exactly
     one log row (one per payment is also a unique constraint) matching its payer and amount.
 
-    Memory stays bounded at any table size: the sums are computed in PostgreSQL, range by range
-    of payment ids (on_progress(done, total) after each), and the organizations are streamed
-    through a server-side cursor. Mismatched organizations (every one with include_ok) go to
-    on_organization as they arrive; without it they are collected in the report. Read-only and
-    safe while credits run: one REPEATABLE READ transaction, so every range reads one snapshot.
+    Memory stays bounded at any table size: everything is summed in PostgreSQL, the per-payment
+    check runs range by range of payment ids, and the organizations are streamed through a
+    server-side cursor. on_progress(done, total) is called after each step. Mismatched
+    organizations (every one with include_ok) go to on_organization as they arrive; without it
+    they are collected in the report. Read-only and safe while credits run: one REPEATABLE READ
+    transaction, so every step reads the same snapshot.
     """
     report = ReconciliationReport()
     outermost = not connection.in_atomic_block
@@ -177,6 +178,8 @@ def reconciliation_report(
         with connection.cursor() as cursor:
             if outermost:  # inside a caller's transaction, that transaction's snapshot rules
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            # Hash aggregates over every organization without spilling to disk.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute("DROP TABLE IF EXISTS pg_temp.reconciliation_partial")
             cursor.execute(_PARTIAL_TABLE)
             cursor.execute("SELECT min(id), max(id) FROM payment")
@@ -189,13 +192,16 @@ def reconciliation_report(
                     for start in range(low, high + 1, RECONCILIATION_CHUNK)
                 ]
             )
-            for done, (start, end) in enumerate(ranges, 1):
-                bounds = {"low": start, "high": end}
-                cursor.execute(_PARTIAL_SUMS, bounds)
-                cursor.execute(_PAYMENT_PROBLEMS, bounds)
-                report.payment_problems += [f"{op}: {problem}" for op, problem in cursor.fetchall()]
+            steps = [
+                *[(_LOG_SUMS, None), (_CREDITED_SUMS, None)],
+                *[(_PAYMENT_PROBLEMS, {"low": start, "high": end}) for start, end in ranges],
+            ]
+            for done, (statement, params) in enumerate(steps, 1):
+                cursor.execute(statement, params)
+                if statement is _PAYMENT_PROBLEMS:
+                    report.payment_problems += [f"{op}: {why}" for op, why in cursor.fetchall()]
                 if on_progress is not None:
-                    on_progress(done, len(ranges))
+                    on_progress(done, len(steps))
             cursor.execute("SELECT count(*) FROM organization")
             report.organizations_checked = cursor.fetchone()[0]
         with connection.chunked_cursor() as stream:

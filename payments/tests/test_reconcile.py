@@ -99,8 +99,8 @@ def test_balance_tampered_in_sql_fails_with_exit_code_1(credited):
 
 
 def test_sums_are_exact_across_many_payment_id_ranges(credited, monkeypatch):
-    """The sums are computed range by range of payment ids (bounded work per statement); ranges
-    of two ids split one organization's payments over several statements."""
+    """The per-payment check runs range by range of payment ids (bounded work per statement);
+    ranges of two ids split one organization's payments over several statements."""
     monkeypatch.setattr("payments.selectors.RECONCILIATION_CHUNK", 2)
     progress = []
 
@@ -111,7 +111,7 @@ def test_sums_are_exact_across_many_payment_id_ranges(credited, monkeypatch):
         (row.inn, row.balance, row.log_total, row.credited_total) for row in report.organizations
     ]
     assert totals == [(INN, 3507, 3507, 3507), (OTHER_INN, 300, 300, 300)]
-    assert progress == [(1, 2), (2, 2)]
+    assert progress == [(1, 4), (2, 4), (3, 4), (4, 4)]  # two sums, two ranges
 
 
 class Terminal(io.StringIO):
@@ -126,8 +126,8 @@ def test_progress_is_shown_on_a_terminal_only(credited):
     call_command("reconcile", stdout=terminal)
     call_command("reconcile", stdout=pipe)
 
-    assert "\rchecking payments: 1/1 ranges" in terminal.getvalue()
-    assert "checking payments" not in pipe.getvalue()
+    assert "\rreconciling: step 3/3" in terminal.getvalue()
+    assert "reconciling" not in pipe.getvalue()
 
 
 def insert_pending(*, age_seconds: int) -> str:

@@ -68,7 +68,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"reconciliation ok: {summary}"))
 
     def _progress(self, done: int, total: int) -> None:
-        self.stdout.write(f"\rchecking payments: {done}/{total} ranges", ending="")
+        self.stdout.write(f"\rreconciling: step {done}/{total}", ending="")
         self.stdout.flush()
 
     def _row(self, row: OrganizationReconciliation) -> None:
