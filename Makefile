@@ -9,7 +9,7 @@ WITH_DB := $(PY) scripts/embedded_db.py exec --
 export DEBUG ?= 1
 
 .PHONY: run test worker seed migrate reconcile superuser lint format lock install db-stop clean \
-	loadtest bench
+	loadtest bench bench-scale
 
 # The runtime dependencies are pinned by requirements.lock (`make lock`), here as in the Docker
 # image, so the tests run the versions that ship.
@@ -58,6 +58,18 @@ loadtest: $(VENV)/.installed
 # the service's own SQL as the ceiling, prints one table. A few minutes; see README "Performance".
 bench: $(VENV)/.installed
 	$(WITH_DB) $(PY) -m loadtest.bench $(BENCH_ARGS)
+
+# Does the service slow down as its tables grow? Loads a payment history in SQL (0, 1M, 10M rows
+# over 100k organizations) into a database of its own (payments_scale), storms the service at each
+# size, times the sweep, reconcile and the admin lists at the largest, and writes scale.md,
+# scale.json and scale.png into build/bench/ (docs/performance.md). Half an hour on 2 CPUs.
+#   make bench-scale SCALE_ARGS="--levels 0,100000 --ops 2000"
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[bench]'
+	@touch $@
+
+bench-scale: $(VENV)/.bench-installed
+	$(WITH_DB) $(PY) -m loadtest.scale $(SCALE_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -104,6 +104,8 @@ def history_load(
     cursor: a DB-API cursor (psycopg's or Django's) inside a transaction the caller commits.
     """
     params = {"inn_first": HISTORY_INN_FIRST, "organizations": organizations}
+    # The running balances sort a chunk by organization: in memory, not in temporary files.
+    cursor.execute("SET LOCAL work_mem = '256MB'")
     cursor.execute(_ORGANIZATIONS, params)
     constraints, indexes = [], []
     if rebuild_indexes:
