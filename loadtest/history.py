@@ -109,6 +109,9 @@ def history_load(
     cursor.execute(_ORGANIZATIONS, params)
     constraints, indexes = [], []
     if rebuild_indexes:
+        # Checks deferred earlier in this transaction run now: a table with pending trigger
+        # events cannot be altered.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         cursor.execute(_CONSTRAINTS, {"tables": list(TABLES)})
         constraints = cursor.fetchall()
