@@ -9,7 +9,7 @@ WITH_DB := $(PY) scripts/embedded_db.py exec --
 export DEBUG ?= 1
 
 .PHONY: help run test worker seed migrate reconcile superuser lint format lock install db-stop \
-	clean loadtest bench
+	clean loadtest bench bench-scale
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -62,6 +62,18 @@ loadtest: $(VENV)/.installed  ## duplicate storm against a running server (LOADT
 # the service's own SQL as the ceiling, prints one table. A few minutes; see README "Performance".
 bench: $(VENV)/.installed  ## throughput against pgbench's ceiling, a few minutes
 	$(WITH_DB) $(PY) -m loadtest.bench $(BENCH_ARGS)
+
+# Does the service slow down as its tables grow? Loads a payment history in SQL (0, 1M, 10M rows
+# over 100k organizations) into a database of its own (payments_scale), storms the service at each
+# size, times the sweep, reconcile and the admin lists at the largest, and writes scale.md,
+# scale.json and scale.png into build/bench/ (docs/performance.md). Half an hour on 2 CPUs.
+#   make bench-scale SCALE_ARGS="--levels 0,100000 --ops 2000"
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[bench]'
+	@touch $@
+
+bench-scale: $(VENV)/.bench-installed  ## the service at 0, 1M and 10M rows of history, a picture; ~30 min
+	$(WITH_DB) $(PY) -m loadtest.scale $(SCALE_ARGS)
 
 lint: $(VENV)/.installed  ## ruff, and the import contracts (pyproject.toml [tool.importlinter])
 	$(VENV)/bin/ruff check .

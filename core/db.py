@@ -26,7 +26,8 @@ def db_connection_kwargs() -> dict[str, Any]:
     a test database that pytest-django switched to is honoured).
 
     Not Django's get_connection_params(): it adds Django's sync cursor class, which an async
-    connection cannot use, and turns prepared statements off.
+    connection cannot use, and turns prepared statements off. Here psycopg prepares a statement
+    after its fifth run, unless OPTIONS' prepare_threshold is None (DB_TRANSACTION_POOLER).
     """
     db = connections["default"].settings_dict
     options = {key: value for key, value in db["OPTIONS"].items() if key != "pool"}
@@ -38,7 +39,28 @@ def db_connection_kwargs() -> dict[str, Any]:
         "port": db["PORT"],
         **options,
     }
-    return {key: value for key, value in params.items() if value not in ("", None)}
+    return {
+        key: value
+        for key, value in params.items()
+        if value not in ("", None) or key == "prepare_threshold"
+    }
+
+
+# SET LOCAL, as one statement: it ends with the transaction, so behind a transaction pooler it
+# never leaks to another client's transaction on the same server connection.
+_TIMEOUTS_LOCAL = (
+    "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)"
+)
+
+
+def db_timeouts_local() -> tuple[str, list[str]] | None:
+    """The statement that bounds the current transaction's statement and lock waits, or None
+    when the connection's session already has them (the `options` startup parameter, which a
+    transaction pooler refuses; settings.DB_TRANSACTION_POOLER)."""
+    if not settings.DB_TRANSACTION_POOLER:
+        return None
+    timeouts = [str(settings.DB_STATEMENT_TIMEOUT_MS), str(settings.DB_LOCK_TIMEOUT_MS)]
+    return _TIMEOUTS_LOCAL, timeouts
 
 
 def _server_spoke(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:

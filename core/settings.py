@@ -150,6 +150,25 @@ TEMPLATES = [
 DATABASE_URL = env_secret("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments")
 DATABASE_OWNER_URL = env_secret("DATABASE_OWNER_URL", "")
 _db = conninfo_to_dict(DATABASE_URL)
+# Bounded waits: a stuck lock or query ends in a rollback and a 503 the sender can retry, never
+# in a request that hangs forever holding a pooled connection.
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 10_000)
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5_000)
+# On when DATABASE_URL points at PgBouncer (or another pooler) in transaction mode, where
+# consecutive transactions of one client may run on different server connections: no prepared
+# statements (a statement prepared on one server connection is unknown on the next), no
+# `options` startup parameter (PgBouncer refuses it), and the timeouts above are set with
+# SET LOCAL in each money transaction instead (docs/scaling.md).
+DB_TRANSACTION_POOLER = env_bool("DB_TRANSACTION_POOLER", False)
+_session_options = (
+    # Django prepares nothing already; this turns it off for the webhook's pool (core.db).
+    {"prepare_threshold": None}
+    if DB_TRANSACTION_POOLER
+    else {
+        "options": f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+        f" -c lock_timeout={DB_LOCK_TIMEOUT_MS}"
+    }
+)
 
 DATABASES = {
     "default": {
@@ -169,12 +188,7 @@ DATABASES = {
         "OPTIONS": {
             # A dead or unreachable host fails each connection attempt after this long.
             "connect_timeout": env_int("DB_CONNECT_TIMEOUT_SECONDS", 5),
-            # Bounded waits: a stuck lock or query ends in a rollback and a 503 the sender can
-            # retry, never in a request that hangs forever holding a pooled connection.
-            "options": (
-                f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT_MS', 10_000)}"
-                f" -c lock_timeout={env_int('DB_LOCK_TIMEOUT_MS', 5_000)}"
-            ),
+            **_session_options,
             "pool": {
                 "min_size": env_int("DB_POOL_MIN_SIZE", 2),
                 "max_size": env_int("DB_POOL_MAX_SIZE", 20),
@@ -209,6 +223,9 @@ if PAYMENTS_CREDIT_RETRIES < 1:
 # this many times; after that it stays pending, counted by payments_pending_payments, until an
 # operator runs `manage.py payments_requeue` (docs/background.md).
 PAYMENTS_HEAL_MAX = env_int("PAYMENTS_HEAL_MAX", 3)
+# `manage.py reconcile` fails (exit 1) and names every payment pending longer than this. A healthy
+# worker credits within seconds; half an hour is the alert rule's threshold (docs/operations.md).
+PAYMENTS_PENDING_STALE_SECONDS = env_int("PAYMENTS_PENDING_STALE_SECONDS", 1800)
 PROCRASTINATE_WORKER_DEFAULTS = {
     "update_heartbeat_interval": WORKER_HEARTBEAT_SECONDS,
     "stalled_worker_timeout": WORKER_STALLED_AFTER_SECONDS,

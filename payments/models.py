@@ -94,6 +94,14 @@ class Payment(models.Model):
                 condition=models.Q(status="pending"),
                 name="payment_pending_by_payer",
             ),
+            # The sweep (every minute) and reconcile look for pending payments by age. Pending
+            # is transient and rare, so the partial index stays a few pages at any table size,
+            # where a plain status index would hold every credited payment too.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="pending"),
+                name="payment_pending_created_idx",
+            ),
         ]
 
     def __str__(self) -> str:

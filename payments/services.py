@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import DataError, connection, transaction
 from procrastinate.contrib.django import app as jobs
 
-from core.db import db_pool_get
+from core.db import db_pool_get, db_timeouts_local
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import CREDIT_TASK, Organization, Payment
 
@@ -221,6 +221,7 @@ def payment_credit(*, payment_id: int) -> bool:
     Raises BalanceOverflow, leaving the payment pending, if the credit would overflow.
     """
     with transaction.atomic(), connection.cursor() as cursor:
+        _statements_run(_timeouts_statements(), cursor)
         cursor.execute(_MARK_PAYMENT_CREDITED, [payment_id])
         row = cursor.fetchone()
         if row is None:
@@ -270,6 +271,7 @@ def payment_pending_requeue(*, older_than_seconds: int, max_heals: int | None) -
     reconcile report.
     """
     with transaction.atomic(), connection.cursor() as cursor:
+        _statements_run(_timeouts_statements(), cursor)
         cursor.execute(
             _PENDING_WITHOUT_LIVE_JOB,
             {"grace": older_than_seconds, "task": CREDIT_TASK, "max_heals": max_heals},
@@ -344,8 +346,17 @@ def _payment_process_statements(data: PaymentData) -> Statements[PaymentResult]:
     return PaymentResult(PaymentOutcome.CREDITED, balance_after)
 
 
+def _timeouts_statements() -> Statements[None]:
+    """Bound this transaction's waits when the session does not (behind a transaction pooler)."""
+    statement = db_timeouts_local()
+    if statement is not None:
+        yield statement
+
+
 def _payment_record_statements(data: PaymentData, *, status: str) -> Statements[int | None]:
     """Insert the payment under the operation's lock; None (after checking) if it exists."""
+    # First in its transaction (payment_process, payment_process_async, payment_accept).
+    yield from _timeouts_statements()
     # Deliveries of one operation run one after another; different operations never wait.
     yield _LOCK_OPERATION, [advisory_key(data.operation_id)]
     fields = {

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("payments", "0002_append_only_money_rows"),
+        ("payments", "0003_payment_pending_index"),
     ]
 
     operations = [

@@ -176,6 +176,6 @@ DROP INDEX balance_log_organization_balance_after;
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payments", "0002_append_only_money_rows")]
+    dependencies = [("payments", "0004_admin_search_indexes")]
 
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]

@@ -1,0 +1,507 @@
+"""`make bench-scale`: does the service slow down as its tables grow?
+
+    python -m loadtest.scale [--levels 0,1000000,10000000] [--ops 6000] [--out build/bench]
+
+With DATABASE_URL set (make bench-scale sets it, to the embedded PostgreSQL unless you gave one):
+1. creates a database of its own beside DATABASE_URL's (payments_scale, dropped and created
+   again, so the empty level is empty and your development data is never touched) and migrates;
+2. for each level: loads the payment history up to that many rows in SQL (loadtest.history:
+   credited payments with their balance-log rows over 100k organizations, as the service writes
+   them; indexes rebuilt after), VACUUM ANALYZE and CHECKPOINT so that neither runs during the
+   storms, then starts the service as production runs it and runs bench's storms (spread 5
+   organizations, hot 1, burst at 256) against it;
+3. at the first and the last level, sweeps the concurrency 1..256 (spread storm);
+4. at the last level, times what operators and the periodic jobs run: the pending-payment sweep's
+   query, `manage.py reconcile` (with its peak memory), and the admin's list pages;
+5. writes scale.md (the tables), scale.json and scale.png (throughput and p50/p99 against
+   concurrency and against table size) into --out, and prints the tables.
+
+A benchmark, not a test: it asserts nothing about time; it exits 1 only if a storm's verdict is
+INCORRECT or reconcile fails. The load average is recorded beside every storm: on a shared
+machine it says how much the numbers can be trusted.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from loadtest.bench import DUP, ROOT, _log, _production_env, _run, _server
+from loadtest.history import history_load, history_vacuum
+from loadtest.storm import StormConfig, storm_run
+
+ORGANIZATIONS = 100_000
+SWEEP_CONCURRENCY = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+ADMIN_LISTS = ("payments/payment", "payments/balancelog", "payments/organization")
+
+
+@dataclass
+class Point:
+    rows: int  # history rows (payments = balance-log rows) before the storm
+    case: str
+    concurrency: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    verdict: str
+    load_average: float  # 1-minute load average right after the storm (2 CPUs)
+    round: int = 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    base_url = os.environ.get("DATABASE_URL")
+    if not base_url:
+        sys.exit("DATABASE_URL is not set (run it through `make bench-scale`).")
+    levels = sorted(set(args.levels))
+    # One database per level, so that the levels can be stormed in turns (below).
+    envs = {}
+    loads: list[dict] = []
+    for level in levels:
+        url = _database_fresh(base_url, f"{args.database}_{level}")
+        envs[level] = _production_env(url)
+        _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], envs[level])
+        if level:
+            loads.append(_history_load(url, first=1, count=level))
+
+    points: list[Point] = []
+    try:
+        # Rounds over all levels in turn rather than one level after the other: on a shared
+        # machine the load changes by the minute, and this spreads it over every level alike.
+        for round_ in range(1, args.rounds + 1):
+            for level in levels:
+                with _server(envs[level], workers=args.workers) as server_url:
+                    storm = _storm_target(server_url, envs[level])
+                    _log(f"round {round_}, {level:,} rows: warm-up")
+                    warm_up = StormConfig(**storm, ops=300, concurrency=args.concurrency)
+                    asyncio.run(storm_run(warm_up))
+                    cases = [
+                        ("spread", args.concurrency, 5),
+                        ("hot", args.concurrency, 1),
+                        ("burst", args.burst_concurrency, 5),
+                    ]
+                    for name, concurrency, orgs in cases:
+                        points.append(
+                            _storm(storm, level, name, concurrency, orgs, args.ops, round_)
+                        )
+        if not args.no_concurrency_sweep:
+            for level in dict.fromkeys((levels[0], levels[-1])):
+                with _server(envs[level], workers=args.workers) as server_url:
+                    storm = _storm_target(server_url, envs[level])
+                    for concurrency in SWEEP_CONCURRENCY:
+                        ops = max(300, min(args.ops // 2, concurrency * 40))
+                        points.append(_storm(storm, level, "sweep", concurrency, 5, ops, 1))
+        operations = _operator_timings(
+            envs[levels[-1]]["DATABASE_URL"], envs[levels[-1]], workers=args.workers
+        )
+    finally:
+        if not args.keep:
+            for level in levels:
+                _database_drop(base_url, f"{args.database}_{level}")
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    machine = _machine()
+    (out / "scale.json").write_text(
+        json.dumps(
+            {
+                "machine": machine,
+                "loads": loads,
+                "points": [asdict(p) for p in points],
+                "operations": operations,
+            },
+            indent=2,
+        )
+    )
+    markdown = scale_markdown(points, loads, operations, machine)
+    (out / "scale.md").write_text(markdown)
+    scale_plot(points, out / "scale.png")
+    print(markdown)
+    _log(f"wrote {out / 'scale.md'}, {out / 'scale.json'}, {out / 'scale.png'}")
+    correct = all(p.verdict == "CORRECT" for p in points)
+    return 0 if correct and operations["reconcile"]["exit_code"] == 0 else 1
+
+
+def _storm_target(url: str, env: dict[str, str]) -> dict:
+    return {"url": url, "secret": env["BANK_WEBHOOK_SECRETS"], "token": env["API_TOKENS"]}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.scale", description=__doc__)
+    parser.add_argument(
+        "--levels",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[0, 1_000_000, 10_000_000],
+        help="history rows to measure at, comma-separated",
+    )
+    parser.add_argument("--ops", type=int, default=6000, help="operations per storm")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--burst-concurrency", type=int, default=256)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--database", default="payments_scale", help="prefix of its databases")
+    parser.add_argument("--out", default=str(ROOT / "build" / "bench"))
+    parser.add_argument("--no-concurrency-sweep", action="store_true")
+    parser.add_argument("--rounds", type=int, default=2, help="storms per level and case")
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    return parser
+
+
+def _database_fresh(base_url: str, name: str) -> str:
+    """Drop and create database `name` on base_url's server; return its URL."""
+    params = conninfo_to_dict(base_url)
+    if params.get("dbname") == name:
+        sys.exit(f"DATABASE_URL already names {name}: give the benchmark a database of its own")
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_conninfo(**{**params, "dbname": name})
+
+
+def _database_drop(base_url: str, name: str) -> None:
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _history_load(url: str, *, first: int, count: int) -> dict:
+    _log(f"loading {count:,} payments from #{first:,}")
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        _log(f"  {time.monotonic() - started:6.1f} s  {message}")
+
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        # Losing the last commits in a crash is fine for a benchmark's history.
+        cursor.execute("SET synchronous_commit = off")
+        history_load(
+            cursor,
+            first=first,
+            count=count,
+            organizations=ORGANIZATIONS,
+            rebuild_indexes=count >= 100_000,
+            progress=progress,
+        )
+    loaded = time.monotonic() - started
+    with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cursor:
+        history_vacuum(cursor)
+        cursor.execute("CHECKPOINT")
+        cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        size = cursor.fetchone()[0]
+    total = time.monotonic() - started
+    _log(f"loaded in {loaded:.0f} s, vacuumed and checkpointed by {total:.0f} s; database {size}")
+    return {
+        "first": first,
+        "count": count,
+        "load_seconds": round(loaded, 1),
+        "total_seconds": round(total, 1),
+        "database_size": size,
+    }
+
+
+def _storm(
+    storm: dict, rows: int, case: str, concurrency: int, orgs: int, ops: int, round_: int
+) -> Point:
+    dup = min(DUP, concurrency)
+    _log(f"{rows:,} rows: {case}, concurrency {concurrency}, {ops} operations x {dup}")
+    report = asyncio.run(
+        storm_run(StormConfig(**storm, ops=ops, dup=dup, concurrency=concurrency, org_count=orgs))
+    )
+    verdict = "CORRECT" if report.ok else "INCORRECT"
+    if report.server_errors:
+        verdict += f" ({report.server_errors} 5xx)"
+    return Point(
+        rows, case, concurrency, report.rps, report.p50_ms, report.p99_ms, verdict,
+        os.getloadavg()[0], round_,
+    )  # fmt: skip
+
+
+# --- what operators and the periodic jobs run, at the last level -------------------------------
+
+
+def _operator_timings(url: str, env: dict[str, str], *, workers: int) -> dict:
+    return {
+        "sweep": _sweep_timing(url, env),
+        "reconcile": _reconcile_timing(env),
+        "admin": _admin_timings(env, workers=workers),
+    }
+
+
+def _sweep_timing(url: str, env: dict[str, str]) -> dict:
+    """The sweep's query (payments.services._PENDING_WITHOUT_JOB), as its job runs it."""
+    os.environ.update(env)
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+    django.setup()
+    from payments.services import _PENDING_WITHOUT_JOB
+    from payments.tasks import CREDIT_TASK
+
+    params = {"grace": 60, "task": CREDIT_TASK}
+    with psycopg.connect(url, autocommit=True) as conn:
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            conn.execute(_PENDING_WITHOUT_JOB, params).fetchall()
+            timings.append((time.perf_counter() - started) * 1000)
+        plan = conn.execute("EXPLAIN " + _PENDING_WITHOUT_JOB, params).fetchall()
+    indexes = sorted({line for (line,) in plan if " using " in line.lower()})
+    _log(f"sweep query: {statistics.median(timings):.2f} ms")
+    return {"median_ms": round(statistics.median(timings), 2), "plan": [i.strip() for i in indexes]}
+
+
+def _reconcile_timing(env: dict[str, str]) -> dict:
+    """`manage.py reconcile`, timed, with its peak resident memory (GNU time)."""
+    _log("reconcile")
+    started = time.monotonic()
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", sys.executable, "manage.py", "reconcile"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    peak_kb = int(result.stderr.strip().splitlines()[-1]) if result.stderr.strip() else None
+    summary = result.stdout.strip().splitlines()[-1:] or result.stderr.strip().splitlines()[-2:-1]
+    _log(f"reconcile: {seconds:.1f} s, peak {peak_kb} kB, exit {result.returncode}")
+    return {
+        "seconds": round(seconds, 1),
+        "peak_rss_mb": round(peak_kb / 1024) if peak_kb else None,
+        "exit_code": result.returncode,
+        "summary": summary[0] if summary else "",
+    }
+
+
+def _admin_timings(env: dict[str, str], *, workers: int) -> dict:
+    """GET each admin list page (first page, default ordering) as a logged-in superuser."""
+    password = "scale-bench-" + os.urandom(8).hex()
+    admin_env = {
+        **env,
+        "DJANGO_SUPERUSER_PASSWORD": password,
+        # Plain HTTP on 127.0.0.1: cookies that are not HTTPS-only.
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+    }
+    _run(
+        [sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", "scale",
+         "--email", "scale@example.com"],
+        admin_env,
+    )  # fmt: skip
+    timings = {}
+    with _server(admin_env, workers=workers) as url, httpx.Client(base_url=url, timeout=120) as c:
+        login = f"/{_admin_prefix()}login/"
+        c.get(login)
+        c.post(
+            login,
+            data={
+                "username": "scale",
+                "password": password,
+                "csrfmiddlewaretoken": c.cookies["csrftoken"],
+                "next": f"/{_admin_prefix()}",
+            },
+            headers={"Referer": url + login},
+        )
+        for page in ADMIN_LISTS:
+            runs = []
+            for _ in range(3):
+                started = time.perf_counter()
+                response = c.get(f"/{_admin_prefix()}{page}/")
+                runs.append((time.perf_counter() - started) * 1000)
+            timings[page] = {"status": response.status_code, "best_ms": round(min(runs), 1)}
+            _log(f"admin {page}: {timings[page]}")
+    return timings
+
+
+def _admin_prefix() -> str:
+    from django.conf import settings
+
+    return settings.ADMIN_URL
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def _machine() -> dict:
+    import platform
+
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "note": "2 vCPU shared with other jobs; see load_average per storm",
+    }
+
+
+@dataclass
+class Summary:
+    """One (rows, case, concurrency) over its rounds: medians, and the spread of req/s."""
+
+    rows: int
+    case: str
+    concurrency: int
+    rps: float
+    rps_min: float
+    rps_max: float
+    p50_ms: float
+    p99_ms: float
+    verdict: str
+    load_average: float
+    rounds: int
+
+
+def scale_summaries(points: list[Point]) -> list[Summary]:
+    groups: dict[tuple, list[Point]] = {}
+    for point in points:
+        groups.setdefault((point.rows, point.case, point.concurrency), []).append(point)
+    return [
+        Summary(
+            rows,
+            case,
+            concurrency,
+            statistics.median(p.rps for p in group),
+            min(p.rps for p in group),
+            max(p.rps for p in group),
+            statistics.median(p.p50_ms for p in group),
+            statistics.median(p.p99_ms for p in group),
+            next((p.verdict for p in group if p.verdict != "CORRECT"), "CORRECT"),
+            statistics.mean(p.load_average for p in group),
+            len(group),
+        )
+        for (rows, case, concurrency), group in groups.items()
+    ]
+
+
+def scale_markdown(points: list[Point], loads: list[dict], operations: dict, machine: dict) -> str:
+    """The storms by table size, each against the same case on the empty table."""
+    summaries = scale_summaries(points)
+    smallest = min(s.rows for s in summaries)
+    base = {(s.case, s.concurrency): s for s in summaries if s.rows == smallest}
+    rounds = max(s.rounds for s in summaries)
+    lines = [
+        f"Machine: {machine['cpus']} CPUs ({machine['note']}), {machine['platform']}.",
+        f"Each storm case ran {rounds} times per size, the sizes in turn; medians, with the "
+        "range of req/s over the runs.",
+        "",
+        "| history rows | case | conc. | req/s | range | vs empty | p50 ms | p99 ms "
+        "| p99 vs empty | verdict | load avg |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for s in sorted(
+        (s for s in summaries if s.case != "sweep"),
+        key=lambda s: (["spread", "hot", "burst"].index(s.case), s.rows),
+    ):
+        ref = base.get((s.case, s.concurrency))
+        rps_delta = f"{s.rps / ref.rps - 1:+.1%}" if ref and s is not ref else ""
+        p99_delta = f"{s.p99_ms / ref.p99_ms - 1:+.1%}" if ref and s is not ref else ""
+        lines.append(
+            f"| {s.rows:,} | {s.case} | {s.concurrency} | {s.rps:.0f} "
+            f"| {s.rps_min:.0f}-{s.rps_max:.0f} | {rps_delta} | {s.p50_ms:.0f} | {s.p99_ms:.0f} "
+            f"| {p99_delta} | {s.verdict} | {s.load_average:.1f} |"
+        )
+    sweep = [s for s in summaries if s.case == "sweep"]
+    if sweep:
+        lines += [
+            "",
+            "Concurrency sweep (spread storm, 5 organizations, one run each):",
+            "",
+            "| history rows | conc. | req/s | p50 ms | p99 ms | verdict | load avg |",
+            "|---:|---:|---:|---:|---:|---|---:|",
+        ]
+        lines += [
+            f"| {s.rows:,} | {s.concurrency} | {s.rps:.0f} | {s.p50_ms:.1f} | {s.p99_ms:.1f} "
+            f"| {s.verdict} | {s.load_average:.1f} |"
+            for s in sweep
+        ]
+    lines += ["", "History loads (each level in a database of its own):", ""]
+    lines += [
+        f"- {load['count']:,} payments (+ as many balance-log rows): inserted and indexed in "
+        f"{load['load_seconds']} s, {load['total_seconds']} s with VACUUM ANALYZE and "
+        f"CHECKPOINT; database {load['database_size']}"
+        for load in loads
+    ]
+    sweep_timing, reconcile = operations["sweep"], operations["reconcile"]
+    lines += [
+        "",
+        f"At {max(s.rows for s in summaries):,} rows:",
+        "",
+        f"- pending-payment sweep query: {sweep_timing['median_ms']} ms "
+        f"({'; '.join(sweep_timing['plan'])})",
+        f"- `manage.py reconcile`: {reconcile['seconds']} s, peak memory "
+        f"{reconcile['peak_rss_mb']} MB, exit {reconcile['exit_code']} "
+        f"(`{reconcile['summary']}`)",
+    ]
+    lines += [
+        f"- admin `{page}/` list: {timing['best_ms']} ms (HTTP {timing['status']}, best of 3)"
+        for page, timing in operations["admin"].items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def scale_plot(points: list[Point], path: Path) -> None:  # medians over the rounds
+    """Throughput and p50/p99 against concurrency (one line per table size) and against table
+    size (one line per storm case)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    points = scale_summaries(points)
+    sweep = [p for p in points if p.case == "sweep"]
+    for rows in sorted({p.rows for p in sweep}):
+        series = sorted((p for p in sweep if p.rows == rows), key=lambda p: p.concurrency)
+        x = [p.concurrency for p in series]
+        label = f"{rows:,} rows"
+        axes[0][0].plot(x, [p.rps for p in series], marker="o", label=label)
+        (line,) = axes[0][1].plot(x, [p.p99_ms for p in series], marker="o", label=f"p99, {label}")
+        axes[0][1].plot(
+            x, [p.p50_ms for p in series], marker=".", linestyle="--", color=line.get_color(),
+            label=f"p50, {label}",
+        )  # fmt: skip
+    for ax, title, unit in (
+        (axes[0][0], "Throughput vs concurrency (spread)", "req/s"),
+        (axes[0][1], "Latency vs concurrency (spread)", "ms"),
+    ):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("requests in flight")
+        ax.set_title(title)
+        ax.set_ylabel(unit)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0][1].set_yscale("log")
+    cases = [p for p in points if p.case != "sweep"]
+    for case in dict.fromkeys(p.case for p in cases):
+        series = sorted((p for p in cases if p.case == case), key=lambda p: p.rows)
+        x = [max(p.rows, 1) for p in series]
+        label = f"{case} (c={series[0].concurrency})"
+        axes[1][0].plot(x, [p.rps for p in series], marker="o", label=label)
+        (line,) = axes[1][1].plot(x, [p.p99_ms for p in series], marker="o", label=f"p99, {label}")
+        axes[1][1].plot(
+            x, [p.p50_ms for p in series], marker=".", linestyle="--", color=line.get_color(),
+            label=f"p50, {label}",
+        )  # fmt: skip
+    for ax, title, unit in (
+        (axes[1][0], "Throughput vs history size", "req/s"),
+        (axes[1][1], "Latency vs history size", "ms"),
+    ):
+        ax.set_xscale("symlog", linthresh=1_000_000)
+        ax.set_xlabel("payments in the table (0 = empty)")
+        ax.set_title(title)
+        ax.set_ylabel(unit)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"bank-webhook payments, {os.cpu_count()} vCPU shared machine")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
