@@ -26,6 +26,7 @@ HISTORY_INN_FIRST = 9_000_000_001
 HISTORY_START = "2025-01-01T00:00:00Z"
 CHUNK = 1_000_000
 TABLES = ("payment", "balance_log")
+GUARDED_TABLES = ("organization", *TABLES)
 
 _ORGANIZATIONS = """
     INSERT INTO organization (inn, name, balance)
@@ -106,6 +107,12 @@ def history_load(
     params = {"inn_first": HISTORY_INN_FIRST, "organizations": organizations}
     # The running balances sort a chunk by organization: in memory, not in temporary files.
     cursor.execute("SET LOCAL work_mem = '256MB'")
+    # A bulk load moves a balance by a whole chunk's sum at once, which the ledger guards'
+    # per-credit rules (payments/migrations/0005) refuse. As the tables' owner, their triggers
+    # are off for this transaction only (docs/security.md's escape hatch); reconcile checks
+    # the result instead.
+    for table in GUARDED_TABLES:
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
     cursor.execute(_ORGANIZATIONS, params)
     constraints, indexes = [], []
     if rebuild_indexes:
@@ -135,6 +142,8 @@ def history_load(
     for table, name, definition in constraints:
         progress(f"constraint {name}")
         cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    for table in GUARDED_TABLES:
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def history_vacuum(cursor) -> None:

@@ -23,6 +23,7 @@ machine it says how much the numbers can be trusted.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -63,16 +64,20 @@ def main(argv: list[str] | None = None) -> int:
     base_url = os.environ.get("DATABASE_URL")
     if not base_url:
         sys.exit("DATABASE_URL is not set (run it through `make bench-scale`).")
+    # Creating, migrating and loading the databases is the owner's work (DATABASE_OWNER_URL);
+    # the service serves them as DATABASE_URL's role, as in production.
+    owner_url = os.environ.get("DATABASE_OWNER_URL") or base_url
     levels = sorted(set(args.levels))
     # One database per level, so that the levels can be stormed in turns (below).
     envs = {}
     loads: list[dict] = []
     for level in levels:
-        url = _database_fresh(base_url, f"{args.database}_{level}")
-        envs[level] = _production_env(url)
+        name = f"{args.database}_{level}"
+        owner_level_url = _database_fresh(owner_url, name)
+        envs[level] = _production_env(_database_url(base_url, name))
         _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], envs[level])
         if level:
-            loads.append(_history_load(url, first=1, count=level))
+            loads.append(_history_load(owner_level_url, first=1, count=level))
 
     points: list[Point] = []
     try:
@@ -107,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             for level in levels:
-                _database_drop(base_url, f"{args.database}_{level}")
+                _database_drop(owner_url, f"{args.database}_{level}")
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -164,7 +169,12 @@ def _database_fresh(base_url: str, name: str) -> str:
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return make_conninfo(**{**params, "dbname": name})
+    return _database_url(base_url, name)
+
+
+def _database_url(url: str, name: str) -> str:
+    """url, naming database `name` instead of its own."""
+    return make_conninfo(**{**conninfo_to_dict(url), "dbname": name})
 
 
 def _database_drop(base_url: str, name: str) -> None:
@@ -193,7 +203,10 @@ def _history_load(url: str, *, first: int, count: int) -> dict:
     loaded = time.monotonic() - started
     with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cursor:
         history_vacuum(cursor)
-        cursor.execute("CHECKPOINT")
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            # Superusers and pg_checkpoint members only; without it, a checkpoint may land
+            # during a storm.
+            cursor.execute("CHECKPOINT")
         cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
         size = cursor.fetchone()[0]
     total = time.monotonic() - started

@@ -37,7 +37,7 @@ END_OF_TIME = "9999-12-31T23:30:00Z"
 def berlin_database(django_db_setup) -> Iterator[str]:
     """The test database with `timezone = 'Europe/Berlin'` for every new session."""
     name = sql.Identifier(connection.settings_dict["NAME"])
-    with psycopg.connect(test_database_url(), autocommit=True) as admin:
+    with psycopg.connect(test_database_url(owner=True), autocommit=True) as admin:
         admin.execute(sql.SQL("ALTER DATABASE {} SET timezone TO 'Europe/Berlin'").format(name))
         try:
             with psycopg.connect(test_database_url()) as probe:
