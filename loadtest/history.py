@@ -110,15 +110,14 @@ def history_load(
     # A bulk load moves a balance by a whole chunk's sum at once, which the ledger guards'
     # per-credit rules (payments/migrations/0005) refuse. As the tables' owner, their triggers
     # are off for this transaction only (docs/security.md's escape hatch); reconcile checks
-    # the result instead.
+    # the result instead. Checks deferred earlier in this transaction run now: a table with
+    # pending trigger events cannot be altered.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     for table in GUARDED_TABLES:
         cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
     cursor.execute(_ORGANIZATIONS, params)
     constraints, indexes = [], []
     if rebuild_indexes:
-        # Checks deferred earlier in this transaction run now: a table with pending trigger
-        # events cannot be altered.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         cursor.execute(_CONSTRAINTS, {"tables": list(TABLES)})
         constraints = cursor.fetchall()
