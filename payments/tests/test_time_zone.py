@@ -16,7 +16,6 @@ from psycopg import sql
 
 from core.db import db_pool_close, db_pool_open
 from payments.services import (
-    PaymentData,
     PaymentOutcome,
     _payment_process_statements,
     _statements_run_async,
@@ -37,7 +36,7 @@ END_OF_TIME = "9999-12-31T23:30:00Z"
 def berlin_database(django_db_setup) -> Iterator[str]:
     """The test database with `timezone = 'Europe/Berlin'` for every new session."""
     name = sql.Identifier(connection.settings_dict["NAME"])
-    with psycopg.connect(test_database_url(), autocommit=True) as admin:
+    with psycopg.connect(test_database_url(owner=True), autocommit=True) as admin:
         admin.execute(sql.SQL("ALTER DATABASE {} SET timezone TO 'Europe/Berlin'").format(name))
         try:
             with psycopg.connect(test_database_url()) as probe:
@@ -112,7 +111,7 @@ async def test_identity_is_compared_as_instants_in_a_session_of_any_time_zone(
     Failed before the fix: the repeat raised PaymentConflict (repeated hour) or psycopg's
     DataError "timestamp too large" (end of time) instead of answering DUPLICATE.
     """
-    data = PaymentData(**operation(document_date=document_date))
+    data = operation(document_date=document_date)
     async with await psycopg.AsyncConnection.connect(berlin_database) as conn:
         outcomes = []
         for _ in range(2):
