@@ -19,7 +19,7 @@ from payments.fields import (
 from payments.models import Payment
 from payments.openapi import balance_schema, operation_schema, webhook_schema
 from payments.selectors import organization_balance_get, payment_get
-from payments.services import PaymentOutcome, payment_receive
+from payments.services import PaymentData, PaymentOutcome, payment_receive
 
 MAX_AMOUNT = 10**15
 
@@ -52,19 +52,17 @@ class PaymentWebhookApi(APIView):
     async def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = PaymentData(**serializer.validated_data)
         # For the delivery's one summary log line (payments.observability writes it).
         request_log_bind(
-            operation_id=str(data["operation_id"]),
-            payer_inn=data["payer_inn"],
-            amount=data["amount"],
+            operation_id=str(data.operation_id), payer_inn=data.payer_inn, amount=data.amount
         )
         with request_log_timed("crediting"):
-            result = await payment_receive(**data)
+            result = await payment_receive(data=data)
         request_log_bind(balance_after=result.balance_after)
         return Response(
             self.OutputSerializer(
-                {"operation_id": data["operation_id"], "status": result.outcome.value}
+                {"operation_id": data.operation_id, "status": result.outcome.value}
             ).data
         )
 

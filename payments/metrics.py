@@ -38,7 +38,7 @@ webhook_requests = Counter(
 )
 crediting_duration = Histogram(
     "payments_crediting_duration_seconds",
-    "Time spent in the crediting service call (payment_process), by outcome.",
+    "Time spent in the crediting service call (payment_receive), by outcome.",
     ["outcome"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )

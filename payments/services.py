@@ -1,7 +1,7 @@
 """Writes. Every change to money happens here, inside one database transaction per call.
 
 Two ways to process a delivery, chosen by settings.WEBHOOK_PROCESSING (payment_receive):
-- sync: payment_process records and credits in the request's transaction;
+- sync: payment_process_async records and credits in one transaction on the async pool;
 - background: payment_accept records the payment as pending and enqueues its credit job in the
   same transaction; a worker runs payment_credit. "Acknowledged" therefore always means
   "durably recorded, with its credit job committed beside it".
@@ -117,87 +117,65 @@ _MARK_PAYMENT_CREDITED = """
 """
 
 
-async def payment_receive(**data) -> PaymentResult:
+async def payment_receive(*, data: PaymentData) -> PaymentResult:
     """Process a validated delivery in the configured mode (settings.WEBHOOK_PROCESSING).
 
-    Same contract as payment_process (sync) or payment_accept (background). In a server the
-    sync mode runs on the async pool (payment_process_async); without one (Django's test client,
-    a management command) the same transaction runs on Django's connection in one thread hop.
+    Same contract as payment_process_async (sync mode) or payment_accept (background). Without
+    an open pool (see payment_process) the sync mode runs on Django's connection in one hop.
     """
     if ProcessingMode(settings.WEBHOOK_PROCESSING) is ProcessingMode.BACKGROUND:
-        return await sync_to_async(payment_accept)(**data)
+        return await sync_to_async(payment_accept)(data=data)
     if db_pool_get() is not None:
-        return await payment_process_async(**data)
-    return await sync_to_async(payment_process)(**data)
+        return await payment_process_async(data=data)
+    return await sync_to_async(payment_process)(data=data)
 
 
-def payment_process(
-    *,
-    operation_id: UUID,
-    amount: int,
-    payer_inn: str,
-    document_number: str,
-    document_date: datetime,
-) -> PaymentResult:
-    """Record a bank operation and credit the payer's organization, exactly once.
+async def payment_process_async(*, data: PaymentData) -> PaymentResult:
+    """Record a bank operation and credit the payer's organization, exactly once; the server's
+    hot path, on the process's async pool (core.db) with no thread hop.
 
     Returns the outcome and, when credited, the balance right after the credit. Idempotent on
-    operation_id, including under concurrent deliveries: a repeat with the same
-    content changes nothing and returns DUPLICATE. A repeat with different content raises
-    PaymentConflict and changes nothing. An unknown payer_inn gets its organization created, so
-    money that arrived is never refused. Raises BalanceOverflow (nothing recorded) if the credit
-    would overflow the balance column.
+    operation_id, including under concurrent deliveries: a repeat with the same content changes
+    nothing and returns DUPLICATE; one with different content raises PaymentConflict and changes
+    nothing. An unknown payer_inn gets its organization created, so money that arrived is never
+    refused. Raises BalanceOverflow (nothing recorded) if the credit would overflow the balance.
+    The pool must be open (a server's startup opens it); a database that is down or a pool that
+    stays busy raises psycopg's OperationalError (answered 503).
     """
-    data = PaymentData(operation_id, amount, payer_inn, document_number, document_date)
-    with (
-        _overflow_refused(operation_id=operation_id, payer_inn=payer_inn),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        # No log line here: the request's one summary line (payments.observability) carries it all.
-        return _statements_run(_payment_process_statements(data), cursor)
-
-
-async def payment_process_async(
-    *,
-    operation_id: UUID,
-    amount: int,
-    payer_inn: str,
-    document_number: str,
-    document_date: datetime,
-) -> PaymentResult:
-    """payment_process on the process's async pool (core.db), with no thread hop.
-
-    The same statements in the same transaction, so the same contract: exactly once,
-    DUPLICATE, PaymentConflict, BalanceOverflow. The pool must be open (a server's startup
-    opens it); a database that is down or a pool that stays busy raises psycopg's
-    OperationalError (answered 503).
-    """
-    data = PaymentData(operation_id, amount, payer_inn, document_number, document_date)
-    with _overflow_refused(operation_id=operation_id, payer_inn=payer_inn):
+    with _overflow_refused(operation_id=data.operation_id, payer_inn=data.payer_inn):
         async with (
             db_pool_get().connection() as conn,
             conn.transaction(),
             conn.cursor() as cursor,
         ):
+            # No log line here: the request's summary line (payments.observability) has it all.
             return await _statements_run_async(_payment_process_statements(data), cursor)
 
 
-def payment_accept(
-    *,
-    operation_id: UUID,
-    amount: int,
-    payer_inn: str,
-    document_number: str,
-    document_date: datetime,
-) -> PaymentResult:
+def payment_process(*, data: PaymentData) -> PaymentResult:
+    """payment_process_async's transaction (same statements, same contract) on Django's
+    connection, for a process without the async pool.
+
+    Kept for payment_receive: the pool is opened by the ASGI lifespan protocol, which
+    `manage.py runserver` and Daphne never send, so there the webhook would fail without it;
+    Django's test client and tests that set up data inside their own transaction use it too.
+    The race and property tests run payment_process_async, the path a server runs.
+    """
+    with (
+        _overflow_refused(operation_id=data.operation_id, payer_inn=data.payer_inn),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        return _statements_run(_payment_process_statements(data), cursor)
+
+
+def payment_accept(*, data: PaymentData) -> PaymentResult:
     """Record a bank operation as pending and enqueue its credit, in one transaction.
 
     Returns ACCEPTED once the payment and its job are committed together (neither exists
     without the other). Duplicates and conflicts are decided at once, exactly as in
-    payment_process, also while the first delivery is still pending.
+    payment_process_async, also while the first delivery is still pending.
     """
-    data = PaymentData(operation_id, amount, payer_inn, document_number, document_date)
     with transaction.atomic(), connection.cursor() as cursor:
         payment_id = _statements_run(
             _payment_record_statements(data, status=Payment.Status.PENDING), cursor
@@ -209,7 +187,7 @@ def payment_accept(
         # procrastinate's Django connector writes the job through this same connection, so
         # the job commits or rolls back with the payment.
         _payment_credit_defer(payment_id)
-    logger.debug("payment accepted operation_id=%s payment_id=%s", operation_id, payment_id)
+    logger.debug("payment accepted operation_id=%s payment_id=%s", data.operation_id, payment_id)
     return PaymentResult(PaymentOutcome.ACCEPTED)
 
 

@@ -1,3 +1,4 @@
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -16,9 +17,10 @@ from django.db import connection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 # free_port and stop (core.serve's process_stop) are imported from here by the tests.
-from core.db import db_owner_use, db_serving_role
+from core.db import db_owner_use, db_pool_close, db_pool_open, db_serving_role
 from core.serve import ROOT, free_port, server_running, server_start  # noqa: F401
 from core.serve import process_stop as stop  # noqa: F401
+from payments.services import PaymentData, payment_process_async
 
 # The task's example payload, verbatim.
 EXAMPLE = {
@@ -39,16 +41,18 @@ def payload(**overrides) -> dict:
 SERVICE_INN = "7707083893"
 
 
-def operation(**overrides) -> dict:
-    """payment_process/payment_accept keyword arguments for a fresh operation."""
-    return {
-        "operation_id": uuid.uuid4(),
-        "amount": 1000,
-        "payer_inn": SERVICE_INN,
-        "document_number": "PAY-1",
-        "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
-        **overrides,
-    }
+def operation(**overrides) -> PaymentData:
+    """A service's input (the PaymentData the webhook builds) for a fresh operation."""
+    return PaymentData(
+        **{
+            "operation_id": uuid.uuid4(),
+            "amount": 1000,
+            "payer_inn": SERVICE_INN,
+            "document_number": "PAY-1",
+            "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -156,6 +160,41 @@ def live_server_url(django_db_setup, tmp_path_factory) -> Iterator[str]:
     metrics_dir = str(tmp_path_factory.mktemp("prometheus"))
     with uvicorn_server(PROMETHEUS_MULTIPROC_DIR=metrics_dir) as url:
         yield url
+
+
+@pytest.fixture
+async def pool():
+    """The async pool a server opens at startup (core.db), here for this test's event loop."""
+    yield await db_pool_open()
+    await db_pool_close()
+
+
+async def books(pool, inn: str = SERVICE_INN) -> tuple:
+    """(balance, payments, log rows, sum of log deltas) of one organization, straight from SQL."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            """
+            SELECT o.balance,
+                   (SELECT count(*) FROM payment p WHERE p.payer_inn = o.inn),
+                   (SELECT count(*) FROM balance_log l WHERE l.organization_id = o.id),
+                   (SELECT coalesce(sum(delta), 0) FROM balance_log l
+                    WHERE l.organization_id = o.id)
+            FROM organization o WHERE o.inn = %s
+            """,
+            [inn],
+        )
+        return await cursor.fetchone()
+
+
+async def deliver_concurrently(pool, deliveries: list[PaymentData], *, connections: int = 25):
+    """payment_process_async once per delivery, all at once, each in its own transaction on a
+    pooled connection (connections of them, open before the first starts); the results, an
+    exception in place of a delivery that raised."""
+    await pool.resize(min_size=connections, max_size=connections)
+    await pool.wait()
+    return await asyncio.gather(
+        *(payment_process_async(data=data) for data in deliveries), return_exceptions=True
+    )
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """The admin: pages load for a superuser, money rows cannot be added, edited or deleted."""
 
-import uuid
-from datetime import datetime, timezone
 from unittest import mock
 
 import pytest
@@ -13,6 +11,7 @@ from core.fastpath.middleware import AdminSessionMiddleware
 from payments.admin import OrganizationAdmin
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import payment_process
+from payments.tests.conftest import operation
 
 pytestmark = pytest.mark.django_db
 
@@ -21,16 +20,9 @@ INN = "1234567890"
 
 def credit(**overrides) -> str:
     """Credit a fresh operation through the real service; return its operation_id."""
-    operation = {
-        "operation_id": uuid.uuid4(),
-        "amount": 1000,
-        "payer_inn": INN,
-        "document_number": "PAY-1",
-        "document_date": datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
-        **overrides,
-    }
-    payment_process(**operation)
-    return str(operation["operation_id"])
+    data = operation(**{"payer_inn": INN, **overrides})
+    payment_process(data=data)
+    return str(data.operation_id)
 
 
 def url(name: str, *args) -> str:

@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -21,6 +20,7 @@ from payments.admin import COUNT_CAP, CappedCountPaginator, PaymentAdmin
 from payments.display import money_format, money_parse
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import payment_accept, payment_process
+from payments.tests.conftest import operation
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +31,9 @@ DOCUMENT_DATE = datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc)
 
 
 def credit(*, amount: int = 145000, inn: str = INN, document_number: str = "PAY-328") -> Payment:
-    operation_id = uuid.uuid4()
-    payment_process(
-        operation_id=operation_id,
-        amount=amount,
-        payer_inn=inn,
-        document_number=document_number,
-        document_date=DOCUMENT_DATE,
-    )
-    return Payment.objects.get(operation_id=operation_id)
+    data = operation(amount=amount, payer_inn=inn, document_number=document_number)
+    payment_process(data=data)
+    return Payment.objects.get(operation_id=data.operation_id)
 
 
 def url(name: str, *args) -> str:
@@ -288,13 +282,7 @@ def test_amount_range_filter_in_roubles(admin_client):
 def test_organization_filters_pending_payments_and_unnamed(admin_client, settings):
     credit(inn="1111111111")
     settings.WEBHOOK_PROCESSING = "background"
-    payment_accept(
-        operation_id=uuid.uuid4(),
-        amount=1,
-        payer_inn="2222222222",
-        document_number="PAY-1",
-        document_date=DOCUMENT_DATE,
-    )
+    payment_accept(data=operation(amount=1, payer_inn="2222222222"))
     Organization.objects.filter(inn="1111111111").update(name="Named LLC")
 
     pending = listed(admin_client, "organization", {"pending": "yes"})

@@ -17,6 +17,7 @@ from django.db.models import Sum
 from payments.models import BalanceLog, Organization, Payment
 from payments.selectors import payment_pending_stale_list
 from payments.services import (
+    PaymentData,
     PaymentOutcome,
     payment_accept,
     payment_credit,
@@ -72,11 +73,11 @@ def all_credited() -> bool:
     return not Payment.objects.filter(status=Payment.Status.PENDING).exists()
 
 
-def assert_ledger_exact(ops: list[dict]) -> None:
+def assert_ledger_exact(ops: list[PaymentData]) -> None:
     """Every operation credited once: balance == sum, one log row per payment."""
     expected = Counter()
     for op in ops:
-        expected[op["payer_inn"]] += op["amount"]
+        expected[op.payer_inn] += op.amount
     for inn, total in expected.items():
         assert Organization.objects.get(inn=inn).balance == total
         logged = BalanceLog.objects.filter(organization__inn=inn).aggregate(s=Sum("delta"))["s"]
@@ -89,7 +90,7 @@ def assert_ledger_exact(ops: list[dict]) -> None:
 def test_accept_records_pending_payment_with_its_job_and_credits_nothing():
     op = operation()
 
-    assert payment_accept(**op).outcome is PaymentOutcome.ACCEPTED
+    assert payment_accept(data=op).outcome is PaymentOutcome.ACCEPTED
 
     payment = Payment.objects.get()
     assert (payment.status, payment.credited_at) == (Payment.Status.PENDING, None)
@@ -99,7 +100,7 @@ def test_accept_records_pending_payment_with_its_job_and_credits_nothing():
 
 
 def test_job_run_twice_credits_once():
-    payment_accept(**operation())
+    payment_accept(data=operation())
     payment_id = Payment.objects.get().id
 
     assert payment_credit(payment_id=payment_id) is True
@@ -116,7 +117,7 @@ def test_simultaneous_runs_of_one_job_credit_once():
     that marks the payment credited, the 19 later runs each tried to credit again; only the
     one-log-row-per-payment unique constraint stopped them, as 19 IntegrityErrors.
     """
-    payment_accept(**operation())
+    payment_accept(data=operation())
     payment_id = Payment.objects.get().id
 
     results = run_concurrently(payment_credit, [{"payment_id": payment_id}] * 20)
@@ -130,7 +131,7 @@ def test_duplicate_storm_in_background_mode_enqueues_and_credits_once_per_operat
     each once."""
     ops = [operation(amount=100 + i) for i in range(10)]
 
-    outcomes = run_concurrently(payment_accept, [op for op in ops for _ in range(6)])
+    outcomes = run_concurrently(payment_accept, [{"data": op} for op in ops for _ in range(6)])
 
     assert Counter(r.outcome for r in outcomes) == {
         PaymentOutcome.ACCEPTED: 10,
@@ -157,7 +158,7 @@ def test_worker_killed_mid_job_loses_nothing_and_credits_once():
     """
     ops = [operation(amount=10 + i) for i in range(12)]
     for op in ops:
-        payment_accept(**op)
+        payment_accept(data=op)
     blocker = psycopg.connect(test_database_url(), autocommit=False)
     blocker.execute("SELECT 1 FROM organization WHERE inn = %s FOR UPDATE", [INN])
     first = start_worker()
@@ -180,7 +181,7 @@ def test_worker_killed_mid_job_loses_nothing_and_credits_once():
 
 
 def test_pending_payment_whose_job_was_lost_is_requeued_once():
-    payment_accept(**operation())
+    payment_accept(data=operation())
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM procrastinate_jobs")
 
@@ -192,7 +193,7 @@ def test_pending_payment_whose_job_was_lost_is_requeued_once():
 def test_ended_credit_jobs_are_replaced_at_most_max_heals_times():
     """Each failed or cancelled job of a pending payment gets one successor, until max_heals
     have ended too; then the payment stays pending for an operator (max_heals=None)."""
-    payment_accept(**operation())
+    payment_accept(data=operation())
 
     for heal in range(2):
         with connection.cursor() as cursor:
@@ -212,7 +213,7 @@ def test_credit_job_cancelled_by_an_operator_is_replaced():
     job left its payment pending for ever."""
     from procrastinate.contrib.django import app
 
-    payment_accept(**operation())
+    payment_accept(data=operation())
     job_id = app.job_manager.list_jobs(task=CREDIT_TASK)[0].id
     assert app.job_manager.cancel_job_by_id(job_id)
 
@@ -241,7 +242,7 @@ def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
     the test timed out (the sweep skipped payments that had any job).
     """
     ops = [operation()]
-    payment_accept(**ops[0])
+    payment_accept(data=ops[0])
     blocker = organization_locked()
     worker = start_worker(**FAILING_FAST, PAYMENTS_HEAL_MAX="3")
     try:
@@ -262,7 +263,7 @@ def test_payment_past_its_heals_stays_pending_visibly_until_an_operator_requeues
     times, then stops; the payment stays pending, named by payment_pending_stale_list, until
     `manage.py payments_requeue` (run once the lock is gone) has it credited."""
     ops = [operation()]
-    payment_accept(**ops[0])
+    payment_accept(data=ops[0])
     blocker = organization_locked()
     worker = start_worker(**FAILING_FAST, PAYMENTS_HEAL_MAX="1")
     try:
@@ -275,7 +276,7 @@ def test_payment_past_its_heals_stays_pending_visibly_until_an_operator_requeues
             blocker.rollback()
             blocker.close()
         [stale] = payment_pending_stale_list(older_than_seconds=0)
-        assert (stale.operation_id, stale.job_status) == (ops[0]["operation_id"], "failed")
+        assert (stale.operation_id, stale.job_status) == (ops[0].operation_id, "failed")
 
         call_command("payments_requeue", stdout=io.StringIO())
         wait_until(all_credited, what="the operator's requeue to be credited")
@@ -317,7 +318,7 @@ async def test_metrics_expose_pending_count_and_oldest_age(live_server_url):
     invisible."""
     async with httpx.AsyncClient(base_url=live_server_url, timeout=10) as client:
         before = (await client.get("/metrics")).text
-        await in_thread(lambda: [payment_accept(**operation()) for _ in range(2)])
+        await in_thread(lambda: [payment_accept(data=operation()) for _ in range(2)])
         await in_thread(lambda: payments_backdate(hours=1))
         pending = (await client.get("/metrics")).text
         await in_thread(credit_jobs_run)

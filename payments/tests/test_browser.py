@@ -18,7 +18,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -29,7 +28,7 @@ from django.contrib.auth.models import User
 
 from payments.models import Organization
 from payments.services import payment_accept, payment_process
-from payments.tests.conftest import PRODUCTION_ENV, ROOT, uvicorn_server
+from payments.tests.conftest import PRODUCTION_ENV, ROOT, operation, uvicorn_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -136,21 +135,18 @@ def seeded() -> str:
     User.objects.create_superuser(USERNAME, "operator@example.com", PASSWORD)
     operations = []
     for number in range(12):
-        operation_id = uuid.uuid4()
-        payment_process(
-            operation_id=operation_id,
+        data = operation(
             amount=145000 + number * 1_234_567,
             payer_inn=INN if number % 4 else OTHER_INN,
             document_number=f"PAY-{328 + number}",
             document_date=DOCUMENT_DATE + timedelta(hours=7 * number),
         )
-        operations.append(operation_id)
+        payment_process(data=data)
+        operations.append(data.operation_id)
     payment_accept(
-        operation_id=uuid.uuid4(),
-        amount=99_000,
-        payer_inn=INN,
-        document_number="PAY-400",
-        document_date=DOCUMENT_DATE,
+        data=operation(
+            amount=99_000, payer_inn=INN, document_number="PAY-400", document_date=DOCUMENT_DATE
+        )
     )
     Organization.objects.filter(inn=INN).update(name="Roga i Kopyta LLC")
     return str(operations[1])

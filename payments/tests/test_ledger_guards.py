@@ -49,15 +49,15 @@ def balance() -> int:
 def credited() -> Payment:
     """One payment credited by the service: balance 1000, one balance_log row."""
     data = operation(amount=1000)
-    payment_process(**data)
-    return Payment.objects.get(operation_id=data["operation_id"])
+    payment_process(data=data)
+    return Payment.objects.get(operation_id=data.operation_id)
 
 
 @pytest.fixture
 def pending() -> Payment:
     data = operation(amount=700)
-    payment_accept(**data)
-    return Payment.objects.get(operation_id=data["operation_id"])
+    payment_accept(data=data)
+    return Payment.objects.get(operation_id=data.operation_id)
 
 
 def insert_payment_sql(*, status: str, amount: int = 500) -> tuple[str, list]:
@@ -173,10 +173,10 @@ def test_balance_log_row_is_immutable(credited, statement):
 def test_service_credits_still_pass_every_rule_in_both_modes(credited, pending):
     """The guards refuse nothing the service does: a second sync credit, a background credit,
     a duplicate, and a credit of a new organization all commit (their deferred checks ran)."""
-    payment_process(**operation(amount=5))
+    payment_process(data=operation(amount=5))
     assert payment_credit(payment_id=pending.id) is True
     assert payment_credit(payment_id=pending.id) is False
-    payment_process(**operation(amount=9, payer_inn="1111111111"))
+    payment_process(data=operation(amount=9, payer_inn="1111111111"))
     assert balance() == 1000 + 5 + 700
     assert BalanceLog.objects.count() == 4
 

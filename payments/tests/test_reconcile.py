@@ -2,7 +2,6 @@
 
 import io
 import uuid
-from datetime import datetime, timezone
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -10,6 +9,7 @@ from django.db import connection
 
 from payments.selectors import payment_pending_stale_list, reconciliation_report
 from payments.services import payment_process
+from payments.tests.conftest import operation
 
 # These tests break ledgers on purpose, as only the owner's escape hatch can (docs/security.md).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_unguarded")]
@@ -18,13 +18,7 @@ INN, OTHER_INN = "1234567890", "9876543210"
 
 
 def credit(*, payer_inn: str = INN, amount: int = 1000) -> None:
-    payment_process(
-        operation_id=uuid.uuid4(),
-        amount=amount,
-        payer_inn=payer_inn,
-        document_number="PAY-1",
-        document_date=datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc),
-    )
+    payment_process(data=operation(payer_inn=payer_inn, amount=amount))
 
 
 def sql(statement: str, params: list | None = None) -> None:

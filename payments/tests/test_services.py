@@ -1,6 +1,7 @@
 """payment_process and organization_seed against real PostgreSQL, one call at a time."""
 
 import uuid
+from dataclasses import replace
 
 import pytest
 from django.core.management import call_command
@@ -8,7 +9,13 @@ from django.db import IntegrityError, connection, transaction
 
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import BalanceLog, Organization, Payment
-from payments.services import PaymentOutcome, PaymentResult, advisory_key, payment_process
+from payments.services import (
+    PaymentData,
+    PaymentOutcome,
+    PaymentResult,
+    advisory_key,
+    payment_process,
+)
 from payments.tests.conftest import SERVICE_INN
 from payments.tests.conftest import operation as service_operation
 
@@ -17,7 +24,7 @@ pytestmark = pytest.mark.django_db
 INN = SERVICE_INN
 
 
-def operation(**overrides) -> dict:
+def operation(**overrides) -> PaymentData:
     """The task's example amount and document number, a fresh operation_id."""
     return service_operation(**{"amount": 145000, "document_number": "PAY-328", **overrides})
 
@@ -26,11 +33,11 @@ def test_new_operation_credits_existing_organization_and_logs_it(ledger_unguarde
     organization = Organization.objects.create(inn=INN, name="Sber", balance=1000)
     op = operation()
 
-    assert payment_process(**op) == PaymentResult(PaymentOutcome.CREDITED, balance_after=146000)
+    assert payment_process(data=op) == PaymentResult(PaymentOutcome.CREDITED, balance_after=146000)
 
     organization.refresh_from_db()
     assert organization.balance == 146000
-    payment = Payment.objects.get(operation_id=op["operation_id"])
+    payment = Payment.objects.get(operation_id=op.operation_id)
     assert payment.status == Payment.Status.CREDITED
     assert payment.credited_at is not None
     log = BalanceLog.objects.get()
@@ -44,7 +51,7 @@ def test_new_operation_credits_existing_organization_and_logs_it(ledger_unguarde
 
 def test_balance_log_records_running_balance():
     for amount in (100, 250, 650):
-        payment_process(**operation(amount=amount))
+        payment_process(data=operation(amount=amount))
 
     assert list(BalanceLog.objects.order_by("id").values_list("delta", "balance_after")) == [
         (100, 100),
@@ -54,7 +61,7 @@ def test_balance_log_records_running_balance():
 
 
 def test_unknown_inn_creates_organization_on_first_payment(caplog):
-    payment_process(**operation(payer_inn="500100732259"))
+    payment_process(data=operation(payer_inn="500100732259"))
 
     organization = Organization.objects.get(inn="500100732259")
     assert organization.balance == 145000
@@ -63,9 +70,9 @@ def test_unknown_inn_creates_organization_on_first_payment(caplog):
 
 def test_duplicate_changes_nothing():
     op = operation()
-    payment_process(**op)
+    payment_process(data=op)
 
-    assert payment_process(**op) == PaymentResult(PaymentOutcome.DUPLICATE, balance_after=None)
+    assert payment_process(data=op) == PaymentResult(PaymentOutcome.DUPLICATE, balance_after=None)
     assert Organization.objects.get(inn=INN).balance == 145000
     assert Payment.objects.count() == 1
     assert BalanceLog.objects.count() == 1
@@ -73,10 +80,10 @@ def test_duplicate_changes_nothing():
 
 def test_conflicting_repeat_raises_and_changes_nothing(caplog):
     op = operation()
-    payment_process(**op)
+    payment_process(data=op)
 
     with pytest.raises(PaymentConflict) as raised:
-        payment_process(**{**op, "amount": 1, "document_number": "OTHER"})
+        payment_process(data=replace(op, amount=1, document_number="OTHER"))
 
     assert raised.value.details["differing_fields"] == ["amount", "document_number"]
     assert Organization.objects.get(inn=INN).balance == 145000
@@ -88,7 +95,7 @@ def test_overflowing_credit_raises_and_records_nothing(ledger_unguarded):
     Organization.objects.create(inn=INN, balance=2**63 - 1)
 
     with pytest.raises(BalanceOverflow):
-        payment_process(**operation(amount=1))
+        payment_process(data=operation(amount=1))
 
     assert Payment.objects.count() == 0
     assert BalanceLog.objects.count() == 0
@@ -113,7 +120,7 @@ def test_advisory_key_is_a_stable_signed_64_bit_integer():
     ],
 )
 def test_money_rows_are_append_only_in_the_database(statement):
-    payment_process(**operation())
+    payment_process(data=operation())
 
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
@@ -123,7 +130,7 @@ def test_database_refuses_negative_balance_and_non_positive_amounts():
     with pytest.raises(IntegrityError), transaction.atomic():
         Organization.objects.create(inn=INN, balance=-1)
     with pytest.raises(IntegrityError), transaction.atomic():
-        payment_process(**operation(amount=0))
+        payment_process(data=operation(amount=0))
 
 
 def test_seed_creates_five_organizations_and_is_idempotent(capsys):
@@ -142,7 +149,7 @@ def test_seed_creates_five_organizations_and_is_idempotent(capsys):
 def test_seed_never_resets_a_balance():
     call_command("seed_organizations", count=1)
     organization = Organization.objects.get()
-    payment_process(**operation(payer_inn=organization.inn, amount=500))
+    payment_process(data=operation(payer_inn=organization.inn, amount=500))
 
     call_command("seed_organizations", count=1)
 

@@ -16,7 +16,6 @@ from psycopg import sql
 
 from core.db import db_pool_close, db_pool_open
 from payments.services import (
-    PaymentData,
     PaymentOutcome,
     _payment_process_statements,
     _statements_run_async,
@@ -112,7 +111,7 @@ async def test_identity_is_compared_as_instants_in_a_session_of_any_time_zone(
     Failed before the fix: the repeat raised PaymentConflict (repeated hour) or psycopg's
     DataError "timestamp too large" (end of time) instead of answering DUPLICATE.
     """
-    data = PaymentData(**operation(document_date=document_date))
+    data = operation(document_date=document_date)
     async with await psycopg.AsyncConnection.connect(berlin_database) as conn:
         outcomes = []
         for _ in range(2):
