@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from payments.models import Payment
-from payments.tests.conftest import PRODUCTION_ENV, count_rows, payload
+from payments.tests.fixtures import PRODUCTION_ENV, count_rows, payload
 from payments.webhook_signing import webhook_sign_headers
 
 pytestmark = pytest.mark.django_db(transaction=True)

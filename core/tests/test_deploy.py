@@ -21,7 +21,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from core.serve import uvicorn_args
-from payments.tests.conftest import ROOT, free_port, spawn, stop
+from payments.tests.fixtures import ROOT, free_port, spawn, stop
 
 SECRET_SETTINGS = [
     "SECRET_KEY", "DATABASE_URL", "BANK_WEBHOOK_SECRETS", "API_TOKENS", "METRICS_TOKEN"

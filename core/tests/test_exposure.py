@@ -18,7 +18,7 @@ import pytest
 from core.serve import uvicorn_args
 from payments.checks import security_settings_check
 from payments.models import Payment
-from payments.tests.conftest import (
+from payments.tests.fixtures import (
     PRODUCTION_ENV,
     ROOT,
     count_rows,

@@ -23,7 +23,7 @@ from django.core import signals
 
 from core.db import db_pool_close, db_pool_get, db_pool_open
 from core.fastpath import handler, middleware, views
-from payments.tests.conftest import payload
+from payments.tests.fixtures import payload
 from payments.webhook_signing import webhook_sign_headers
 
 # --- (a) drift: each copy's upstream original is still the one it was copied from --------------

@@ -4,7 +4,7 @@ no sync code must still give back the connections of requests that did use the O
 import httpx
 import pytest
 
-from payments.tests.conftest import payload, uvicorn_server
+from payments.tests.fixtures import payload, uvicorn_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

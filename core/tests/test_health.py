@@ -6,7 +6,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.test import Client
 
 from core import health
-from payments.tests.conftest import free_port, uvicorn_server
+from payments.tests.fixtures import free_port, uvicorn_server
 
 
 @pytest.fixture

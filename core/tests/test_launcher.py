@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from payments.tests.conftest import ROOT, free_port, test_database_url
+from payments.tests.fixtures import ROOT, free_port, test_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from core.logs import RequestIdFilter, json_formatter, plain_formatter
-from payments.tests.conftest import payload
+from payments.tests.fixtures import payload
 
 WEBHOOK = "/api/webhook/bank/"
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")

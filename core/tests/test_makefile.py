@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from payments.tests.conftest import ROOT
+from payments.tests.fixtures import ROOT
 
 pytestmark = pytest.mark.skipif(not shutil.which("make"), reason="no make")
 

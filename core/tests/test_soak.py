@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from core.serve import KEEP_ALIVE_SECONDS, uvicorn_args
-from payments.tests.conftest import ROOT, WORKER_ENV, payload, start_worker, stop, uvicorn_server
+from payments.tests.fixtures import ROOT, WORKER_ENV, payload, start_worker, stop, uvicorn_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -26,7 +26,7 @@ from loadtest.storm import (
     organizations_generate,
     storm_run,
 )
-from payments.tests.conftest import (
+from payments.tests.fixtures import (
     PRODUCTION_ENV,
     ROOT,
     WORKER_ENV,

@@ -11,7 +11,7 @@ from core.fastpath.middleware import AdminSessionMiddleware
 from payments.admin import OrganizationAdmin
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import payment_process
-from payments.tests.conftest import operation
+from payments.tests.fixtures import operation
 
 pytestmark = pytest.mark.django_db
 

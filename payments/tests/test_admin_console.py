@@ -20,7 +20,7 @@ from payments.admin import COUNT_CAP, CappedCountPaginator, PaymentAdmin
 from payments.display import money_format, money_parse
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import payment_accept, payment_process
-from payments.tests.conftest import operation
+from payments.tests.fixtures import operation
 
 pytestmark = pytest.mark.django_db
 

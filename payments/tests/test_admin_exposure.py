@@ -14,7 +14,7 @@ import httpx
 import pytest
 from django.contrib.auth.models import User
 
-from payments.tests.conftest import PRODUCTION_ENV, ROOT, test_database_url, uvicorn_server
+from payments.tests.fixtures import PRODUCTION_ENV, ROOT, test_database_url, uvicorn_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -24,7 +24,7 @@ from payments.services import (
     payment_pending_requeue,
 )
 from payments.tasks import CREDIT_TASK
-from payments.tests.conftest import (
+from payments.tests.fixtures import (
     SERVICE_INN,
     WORKER_ENV,
     credit_jobs_run,

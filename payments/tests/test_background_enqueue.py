@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from payments.models import Payment
-from payments.tests.conftest import count_rows, payload, test_database_url, uvicorn_server
+from payments.tests.fixtures import count_rows, payload, test_database_url, uvicorn_server
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

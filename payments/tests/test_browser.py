@@ -28,7 +28,7 @@ from django.contrib.auth.models import User
 
 from payments.models import Organization
 from payments.services import payment_accept, payment_process
-from payments.tests.conftest import PRODUCTION_ENV, ROOT, operation, uvicorn_server
+from payments.tests.fixtures import PRODUCTION_ENV, ROOT, operation, uvicorn_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

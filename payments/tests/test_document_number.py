@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from payments.models import Payment
-from payments.tests.conftest import payload
+from payments.tests.fixtures import payload
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from payments.models import BalanceLog, Organization, Payment
-from payments.tests.conftest import EXAMPLE, count_rows, payload
+from payments.tests.fixtures import EXAMPLE, count_rows, payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,7 +21,7 @@ import httpx
 import psycopg
 import pytest
 
-from payments.tests.conftest import (
+from payments.tests.fixtures import (
     WORKER_ENV,
     free_port,
     payload,

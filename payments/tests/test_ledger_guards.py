@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import payment_accept, payment_credit, payment_process
-from payments.tests.conftest import (
+from payments.tests.fixtures import (
     SERVICE_INN,
     operation,
     serving_role_only,

@@ -12,7 +12,7 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.test import Client
 
-from payments.tests.conftest import EXAMPLE, payload
+from payments.tests.fixtures import EXAMPLE, payload
 
 WEBHOOK = "/api/webhook/bank/"
 BALANCE = "/api/organizations/{inn}/balance/"
@@ -192,7 +192,7 @@ def test_the_documented_signing_snippet_signs_a_delivery_production_accepts(
 ):
     """The Python in the webhook's description, run as printed (with the real secret), makes a
     delivery that a production server (signatures required) credits."""
-    from payments.tests.conftest import PRODUCTION_ENV
+    from payments.tests.fixtures import PRODUCTION_ENV
 
     description = schema["paths"][WEBHOOK]["post"]["description"]
     snippet = description.split("```python\n")[1].split("```")[0]

@@ -5,7 +5,7 @@ import uuid
 import httpx
 import pytest
 
-from payments.tests.conftest import payload
+from payments.tests.fixtures import payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

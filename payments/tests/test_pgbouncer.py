@@ -26,7 +26,7 @@ import pytest
 from django.db import connection
 
 from loadtest.storm import StormConfig, storm_run
-from payments.tests.conftest import (
+from payments.tests.fixtures import (
     PRODUCTION_ENV,
     free_port,
     payload,

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from payments.errors import PaymentConflict
 from payments.services import PaymentData, PaymentOutcome, payment_process_async
-from payments.tests.conftest import deliver_concurrently
+from payments.tests.fixtures import deliver_concurrently
 
 INNS = ["1111111111", "2222222222", "333333333333"]  # new organizations, created by payment
 BASE_DATE = datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc)

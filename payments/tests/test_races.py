@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from payments.services import PaymentOutcome
-from payments.tests.conftest import SERVICE_INN, books, deliver_concurrently, operation
+from payments.tests.fixtures import SERVICE_INN, books, deliver_concurrently, operation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

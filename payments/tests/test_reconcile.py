@@ -9,7 +9,7 @@ from django.db import connection
 
 from payments.selectors import payment_pending_stale_list, reconciliation_report
 from payments.services import payment_process
-from payments.tests.conftest import operation
+from payments.tests.fixtures import operation
 
 # These tests break ledgers on purpose, as only the owner's escape hatch can (docs/security.md).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ledger_unguarded")]

@@ -19,7 +19,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from payments.tests.conftest import (
+from payments.tests.fixtures import (
     PRODUCTION_ENV,
     ROOT,
     WORKER_ENV,

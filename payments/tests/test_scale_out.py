@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from payments.models import BalanceLog, Payment
-from payments.tests.conftest import payload, uvicorn_server
+from payments.tests.fixtures import payload, uvicorn_server
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multi_instance]
 

@@ -14,7 +14,7 @@ import uuid
 import httpx
 import pytest
 
-from payments.tests.conftest import (
+from payments.tests.fixtures import (
     PRODUCTION_ENV,
     ROOT,
     payload,

@@ -22,7 +22,7 @@ from payments import webhook_signing
 from payments.apps import warn_if_unprotected
 from payments.errors import WebhookSignatureInvalid
 from payments.models import BalanceLog, Organization, Payment
-from payments.tests.conftest import payload
+from payments.tests.fixtures import payload
 from payments.webhook_signing import webhook_sign_headers, webhook_verify
 
 pytestmark = pytest.mark.django_db

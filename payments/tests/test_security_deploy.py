@@ -15,7 +15,7 @@ from django.core.management.base import SystemCheckError
 from core.serve import uvicorn_args
 from payments.checks import middleware_stand_ins_check, security_settings_check
 from payments.models import BalanceLog, Payment
-from payments.tests.conftest import PRODUCTION_ENV, ROOT, count_rows, free_port, payload
+from payments.tests.fixtures import PRODUCTION_ENV, ROOT, count_rows, free_port, payload
 from payments.webhook_signing import webhook_sign_headers
 
 SECRET = "whsec_" + "c2VjcmV0LWtleS1vZi10aGUtYmFuay0zMi1ieXRlcyE="

@@ -16,8 +16,8 @@ from payments.services import (
     advisory_key,
     payment_process,
 )
-from payments.tests.conftest import SERVICE_INN
-from payments.tests.conftest import operation as service_operation
+from payments.tests.fixtures import SERVICE_INN
+from payments.tests.fixtures import operation as service_operation
 
 pytestmark = pytest.mark.django_db
 

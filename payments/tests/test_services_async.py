@@ -14,7 +14,7 @@ from payments.services import (
     payment_process_async,
     payment_receive,
 )
-from payments.tests.conftest import books, operation
+from payments.tests.fixtures import books, operation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

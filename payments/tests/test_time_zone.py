@@ -20,7 +20,7 @@ from payments.services import (
     _payment_process_statements,
     _statements_run_async,
 )
-from payments.tests.conftest import operation, payload, test_database_url, uvicorn_server
+from payments.tests.fixtures import operation, payload, test_database_url, uvicorn_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

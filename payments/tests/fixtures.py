@@ -1,3 +1,6 @@
+"""The suite's fixtures and helpers: the database, real servers, payloads (loaded for every
+test folder by the root conftest.py; tests import the helpers from here)."""
+
 import asyncio
 import contextlib
 import os
