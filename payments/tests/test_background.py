@@ -31,9 +31,9 @@ from payments.tests.conftest import (
     payload,
     run_concurrently,
     start_worker,
-    stop,
     test_database_url,
     uvicorn_server,
+    worker_running,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -137,11 +137,8 @@ def test_duplicate_storm_in_background_mode_enqueues_and_credits_once_per_operat
         PaymentOutcome.DUPLICATE: 50,
     }
     assert job_statuses() == {"todo": 10}
-    worker = start_worker()
-    try:
+    with worker_running():
         wait_until(all_credited, what="the worker to credit every payment")
-    finally:
-        stop(worker)
     assert_ledger_exact(ops)
 
 
@@ -171,11 +168,8 @@ def test_worker_killed_mid_job_loses_nothing_and_credits_once():
     assert not all_credited()
     assert job_statuses()["doing"] >= 1
 
-    second = start_worker()
-    try:
+    with worker_running():
         wait_until(all_credited, what="the new worker to recover and credit everything")
-    finally:
-        stop(second)
     assert_ledger_exact(ops)
 
 
@@ -243,16 +237,13 @@ def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
     ops = [operation()]
     payment_accept(**ops[0])
     blocker = organization_locked()
-    worker = start_worker(**FAILING_FAST, PAYMENTS_HEAL_MAX="3")
-    try:
+    with worker_running(**FAILING_FAST, PAYMENTS_HEAL_MAX="3"):
         try:
             wait_until(lambda: job_statuses()["failed"] == 1, what="the credit job to fail")
         finally:
             blocker.rollback()
             blocker.close()
         wait_until(all_credited, what="the sweep to heal the payment")
-    finally:
-        stop(worker)
     assert job_statuses() == {"failed": 1, "succeeded": 1}
     assert_ledger_exact(ops)
 
@@ -264,8 +255,7 @@ def test_payment_past_its_heals_stays_pending_visibly_until_an_operator_requeues
     ops = [operation()]
     payment_accept(**ops[0])
     blocker = organization_locked()
-    worker = start_worker(**FAILING_FAST, PAYMENTS_HEAL_MAX="1")
-    try:
+    with worker_running(**FAILING_FAST, PAYMENTS_HEAL_MAX="1"):
         try:
             wait_until(lambda: job_statuses()["failed"] == 2, what="the job and its heal to fail")
             # Three more sweeps (one a second) add no job.
@@ -279,8 +269,6 @@ def test_payment_past_its_heals_stays_pending_visibly_until_an_operator_requeues
 
         call_command("payments_requeue", stdout=io.StringIO())
         wait_until(all_credited, what="the operator's requeue to be credited")
-    finally:
-        stop(worker)
     assert job_statuses() == {"failed": 2, "succeeded": 1}
     assert payment_pending_stale_list(older_than_seconds=0) == []
     assert_ledger_exact(ops)
@@ -332,29 +320,23 @@ async def test_metrics_expose_pending_count_and_oldest_age(live_server_url):
 async def test_background_mode_end_to_end_over_http_with_a_real_worker():
     """POST -> 200 accepted at once -> status pending -> worker credits -> status credited."""
     ops = [payload(payer_inn="1111111111", amount=500 + i) for i in range(8)]
-    worker = start_worker()
-    try:
-        with uvicorn_server(WEBHOOK_PROCESSING="background", **WORKER_ENV) as url:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-                responses = await asyncio.gather(
-                    *(client.post("/api/webhook/bank/", json=op) for op in ops for _ in range(3))
-                )
-                statuses = Counter(r.json()["status"] for r in responses)
-                first = ops[0]["operation_id"]
-                deadline = time.monotonic() + 60
-                while (await client.get(f"/api/operations/{first}/")).json()["status"] != (
-                    "credited"
-                ):
-                    assert time.monotonic() < deadline, "operation never credited"
-                    await asyncio.sleep(0.1)
-                while True:
-                    balance = (await client.get("/api/organizations/1111111111/balance/")).json()
-                    if balance["balance"] == sum(op["amount"] for op in ops):
-                        break
-                    assert time.monotonic() < deadline, f"balance stuck at {balance}"
-                    await asyncio.sleep(0.1)
-    finally:
-        stop(worker)
+    with worker_running(), uvicorn_server(WEBHOOK_PROCESSING="background", **WORKER_ENV) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            responses = await asyncio.gather(
+                *(client.post("/api/webhook/bank/", json=op) for op in ops for _ in range(3))
+            )
+            statuses = Counter(r.json()["status"] for r in responses)
+            first = ops[0]["operation_id"]
+            deadline = time.monotonic() + 60
+            while (await client.get(f"/api/operations/{first}/")).json()["status"] != "credited":
+                assert time.monotonic() < deadline, "operation never credited"
+                await asyncio.sleep(0.1)
+            while True:
+                balance = (await client.get("/api/organizations/1111111111/balance/")).json()
+                if balance["balance"] == sum(op["amount"] for op in ops):
+                    break
+                assert time.monotonic() < deadline, f"balance stuck at {balance}"
+                await asyncio.sleep(0.1)
 
     assert {r.status_code for r in responses} == {200}
     assert statuses == {"accepted": 8, "duplicate": 16}
