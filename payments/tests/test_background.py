@@ -1,10 +1,12 @@
 """Background mode with real PostgreSQL and real procrastinate worker processes."""
 
 import asyncio
+import contextlib
 import io
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 
 import httpx
 import psycopg
@@ -30,7 +32,6 @@ from payments.tests.conftest import (
     operation,
     payload,
     run_concurrently,
-    start_worker,
     test_database_url,
     uvicorn_server,
     worker_running,
@@ -84,6 +85,24 @@ def assert_ledger_exact(ops: list[dict]) -> None:
     assert Payment.objects.count() == len(ops)
     assert BalanceLog.objects.count() == len(ops)
     assert not Payment.objects.filter(status=Payment.Status.PENDING).exists()
+
+
+@contextlib.contextmanager
+def organization_locked() -> Iterator[Callable[[], None]]:
+    """Another session holding the organization's row for the block, or until the unlock
+    function it yields is called."""
+    blocker = psycopg.connect(test_database_url(), autocommit=False)
+
+    def unlock() -> None:
+        if not blocker.closed:
+            blocker.rollback()
+            blocker.close()
+
+    try:
+        blocker.execute("SELECT 1 FROM organization WHERE inn = %s FOR UPDATE", [INN])
+        yield unlock
+    finally:
+        unlock()
 
 
 def test_accept_records_pending_payment_with_its_job_and_credits_nothing():
@@ -155,16 +174,10 @@ def test_worker_killed_mid_job_loses_nothing_and_credits_once():
     ops = [operation(amount=10 + i) for i in range(12)]
     for op in ops:
         payment_accept(**op)
-    blocker = psycopg.connect(test_database_url(), autocommit=False)
-    blocker.execute("SELECT 1 FROM organization WHERE inn = %s FOR UPDATE", [INN])
-    first = start_worker()
-    try:
+    with organization_locked(), worker_running() as first:
         wait_until(lambda: job_statuses()["doing"] >= 1, seconds=30, what="jobs in progress")
         first.send_signal(signal.SIGKILL)
         first.wait()
-    finally:
-        blocker.rollback()
-        blocker.close()
     assert not all_credited()
     assert job_statuses()["doing"] >= 1
 
@@ -220,13 +233,6 @@ def test_credit_job_cancelled_by_an_operator_is_replaced():
 FAILING_FAST = {"PAYMENTS_CREDIT_RETRIES": "1", "DB_LOCK_TIMEOUT_MS": "300"}
 
 
-def organization_locked() -> psycopg.Connection:
-    """Another session holding the organization's row until it rolls back."""
-    blocker = psycopg.connect(test_database_url(), autocommit=False)
-    blocker.execute("SELECT 1 FROM organization WHERE inn = %s FOR UPDATE", [INN])
-    return blocker
-
-
 def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
     """A real worker's credit job exhausts its retries on a locked organization row and ends
     "failed"; once the lock is gone, the sweep gives the payment a new job and it is credited.
@@ -236,13 +242,9 @@ def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
     """
     ops = [operation()]
     payment_accept(**ops[0])
-    blocker = organization_locked()
-    with worker_running(**FAILING_FAST, PAYMENTS_HEAL_MAX="3"):
-        try:
-            wait_until(lambda: job_statuses()["failed"] == 1, what="the credit job to fail")
-        finally:
-            blocker.rollback()
-            blocker.close()
+    with organization_locked() as unlock, worker_running(**FAILING_FAST, PAYMENTS_HEAL_MAX="3"):
+        wait_until(lambda: job_statuses()["failed"] == 1, what="the credit job to fail")
+        unlock()
         wait_until(all_credited, what="the sweep to heal the payment")
     assert job_statuses() == {"failed": 1, "succeeded": 1}
     assert_ledger_exact(ops)
@@ -254,16 +256,12 @@ def test_payment_past_its_heals_stays_pending_visibly_until_an_operator_requeues
     `manage.py payments_requeue` (run once the lock is gone) has it credited."""
     ops = [operation()]
     payment_accept(**ops[0])
-    blocker = organization_locked()
-    with worker_running(**FAILING_FAST, PAYMENTS_HEAL_MAX="1"):
-        try:
-            wait_until(lambda: job_statuses()["failed"] == 2, what="the job and its heal to fail")
-            # Three more sweeps (one a second) add no job.
-            time.sleep(3)
-            assert job_statuses() == {"failed": 2}
-        finally:
-            blocker.rollback()
-            blocker.close()
+    with organization_locked() as unlock, worker_running(**FAILING_FAST, PAYMENTS_HEAL_MAX="1"):
+        wait_until(lambda: job_statuses()["failed"] == 2, what="the job and its heal to fail")
+        # Three more sweeps (one a second) add no job.
+        time.sleep(3)
+        assert job_statuses() == {"failed": 2}
+        unlock()
         [stale] = payment_pending_stale_list(older_than_seconds=0)
         assert (stale.operation_id, stale.job_status) == (ops[0]["operation_id"], "failed")
 
