@@ -19,7 +19,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.paginator import Paginator
 from django.core.validators import RegexValidator
-from django.db.models import Exists, OuterRef, QuerySet, TextField
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.urls import reverse
@@ -250,38 +250,45 @@ class AmountRangeFilter(RangeFilter):
         return money_parse(text)
 
 
-class PendingPaymentsFilter(admin.SimpleListFilter):
+class ConditionFilter(admin.SimpleListFilter):
+    """Two choices: the rows where condition() holds (the first choice) or the others."""
+
+    two_choices: tuple[tuple[str, str], tuple[str, str]]
+
+    def condition(self):
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return list(self.two_choices)
+
+    def queryset(self, request, queryset):
+        (holds, _), (fails, _) = self.two_choices
+        if self.value() == holds:
+            return queryset.filter(self.condition())
+        if self.value() == fails:
+            return queryset.exclude(self.condition())
+        return queryset
+
+
+class PendingPaymentsFilter(ConditionFilter):
     title = "pending payments"
     parameter_name = "pending"
+    two_choices = (("yes", "Has pending payments"), ("no", "None pending"))
 
-    def lookups(self, request, model_admin):
-        return [("yes", "Has pending payments"), ("no", "None pending")]
-
-    def queryset(self, request, queryset):
+    def condition(self):
         # Served by the partial index on pending payments (0004_admin_search_indexes).
-        pending = Exists(
+        return Exists(
             Payment.objects.filter(organization_id=OuterRef("inn"), status=Payment.Status.PENDING)
         )
-        if self.value() == "yes":
-            return queryset.filter(pending)
-        if self.value() == "no":
-            return queryset.exclude(pending)
-        return queryset
 
 
-class UnnamedFilter(admin.SimpleListFilter):
+class UnnamedFilter(ConditionFilter):
     title = "name"
     parameter_name = "named"
+    two_choices = (("no", "Unnamed"), ("yes", "Named"))
 
-    def lookups(self, request, model_admin):
-        return [("no", "Unnamed"), ("yes", "Named")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "no":
-            return queryset.filter(name="")
-        if self.value() == "yes":
-            return queryset.exclude(name="")
-        return queryset
+    def condition(self):
+        return Q(name="")
 
 
 # --- Admins ---------------------------------------------------------------------------------------
