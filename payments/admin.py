@@ -361,15 +361,8 @@ class OrganizationAdmin(ConsoleAdmin):
         "balance_logs_link",
         "recent_balance_logs",
     ]
-    readonly_fields = [
-        "inn_display",
-        "balance_display",
-        "created_display",
-        "updated_display",
-        "payments_link",
-        "balance_logs_link",
-        "recent_balance_logs",
-    ]
+    # The name is the one thing an operator edits.
+    readonly_fields = [field for field in fields if field != "name"]
 
     def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
         # A new organization has no balance, dates or records yet. Payments reference an
