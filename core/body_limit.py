@@ -14,16 +14,10 @@ DRF reads a body only as far as CONTENT_LENGTH and would otherwise parse nothing
 """
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 from django.conf import settings
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from core.asgi_layer import HttpLayer, Message, Receive, Scope, Send
 
 _TOO_LARGE = json.dumps(
     {
@@ -41,14 +35,8 @@ DRAIN_FACTOR = 16
 _LENGTH_HEADERS = (b"content-length", b"transfer-encoding")
 
 
-class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class BodySizeLimitMiddleware(HttpLayer):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = settings.MAX_REQUEST_BODY_BYTES
         chunks: list[bytes] = []
         size = 0

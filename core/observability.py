@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Iterable
 
-from core.body_limit import ASGIApp, Message, Receive, Scope, Send
+from core.asgi_layer import HttpLayer, Message, Receive, Scope, Send
 from core.logs import RequestContext, request_context
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -28,14 +28,8 @@ def request_id_pick(headers: Iterable[tuple[bytes, bytes]]) -> str:
     return uuid.uuid4().hex
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestIdMiddleware(HttpLayer):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         context = RequestContext(request_id=request_id_pick(scope.get("headers", ())))
         token = request_context.set(context)
         header = (REQUEST_ID_HEADER, context.request_id.encode())

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from core.body_limit import ASGIApp
+from core.asgi_layer import ASGIApp
 from core.db import db_lifespan
 from core.fastpath.handler import asgi_handler_get
 

@@ -469,51 +469,44 @@ def scale_plot(points: list[Point], path: Path) -> None:  # medians over the rou
     sweep = [p for p in points if p.case == "sweep"]
     for rows in sorted({p.rows for p in sweep}):
         series = sorted((p for p in sweep if p.rows == rows), key=lambda p: p.concurrency)
-        x = [p.concurrency for p in series]
-        label = f"{rows:,} rows"
-        axes[0][0].plot(x, [p.rps for p in series], marker="o", label=label)
-        (line,) = axes[0][1].plot(x, [p.p99_ms for p in series], marker="o", label=f"p99, {label}")
-        axes[0][1].plot(
-            x, [p.p50_ms for p in series], marker=".", linestyle="--", color=line.get_color(),
-            label=f"p50, {label}",
-        )  # fmt: skip
-    for ax, title, unit in (
-        (axes[0][0], "Throughput vs concurrency (spread)", "req/s"),
-        (axes[0][1], "Latency vs concurrency (spread)", "ms"),
-    ):
+        _plot_series(axes[0], [p.concurrency for p in series], series, f"{rows:,} rows")
+    _style_row(axes[0], "concurrency (spread)", xlabel="requests in flight")
+    for ax in axes[0]:
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("requests in flight")
-        ax.set_title(title)
-        ax.set_ylabel(unit)
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
     axes[0][1].set_yscale("log")
     cases = [p for p in points if p.case != "sweep"]
     for case in dict.fromkeys(p.case for p in cases):
         series = sorted((p for p in cases if p.case == case), key=lambda p: p.rows)
-        x = [max(p.rows, 1) for p in series]
         label = f"{case} (c={series[0].concurrency})"
-        axes[1][0].plot(x, [p.rps for p in series], marker="o", label=label)
-        (line,) = axes[1][1].plot(x, [p.p99_ms for p in series], marker="o", label=f"p99, {label}")
-        axes[1][1].plot(
-            x, [p.p50_ms for p in series], marker=".", linestyle="--", color=line.get_color(),
-            label=f"p50, {label}",
-        )  # fmt: skip
-    for ax, title, unit in (
-        (axes[1][0], "Throughput vs history size", "req/s"),
-        (axes[1][1], "Latency vs history size", "ms"),
-    ):
+        _plot_series(axes[1], [max(p.rows, 1) for p in series], series, label)
+    _style_row(axes[1], "history size", xlabel="payments in the table (0 = empty)")
+    for ax in axes[1]:
         ax.set_xscale("symlog", linthresh=1_000_000)
-        ax.set_xlabel("payments in the table (0 = empty)")
-        ax.set_title(title)
-        ax.set_ylabel(unit)
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
     fig.suptitle(f"bank-webhook payments, {os.cpu_count()} vCPU shared machine")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _plot_series(row, x: list, series: list[Point], label: str) -> None:
+    """One series on a row of the picture: throughput on the left, p99 and p50 on the right."""
+    rps, latency = row
+    rps.plot(x, [p.rps for p in series], marker="o", label=label)
+    (line,) = latency.plot(x, [p.p99_ms for p in series], marker="o", label=f"p99, {label}")
+    latency.plot(
+        x, [p.p50_ms for p in series], marker=".", linestyle="--", color=line.get_color(),
+        label=f"p50, {label}",
+    )  # fmt: skip
+
+
+def _style_row(row, against: str, *, xlabel: str) -> None:
+    for ax, what, unit in zip(row, ("Throughput", "Latency"), ("req/s", "ms"), strict=True):
+        ax.set_xlabel(xlabel)
+        ax.set_title(f"{what} vs {against}")
+        ax.set_ylabel(unit)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.paginator import Paginator
 from django.core.validators import RegexValidator
-from django.db.models import Exists, OuterRef, QuerySet, TextField
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.urls import reverse
@@ -250,38 +250,45 @@ class AmountRangeFilter(RangeFilter):
         return money_parse(text)
 
 
-class PendingPaymentsFilter(admin.SimpleListFilter):
+class ConditionFilter(admin.SimpleListFilter):
+    """Two choices: the rows where condition() holds (the first choice) or the others."""
+
+    two_choices: tuple[tuple[str, str], tuple[str, str]]
+
+    def condition(self):
+        raise NotImplementedError
+
+    def lookups(self, request, model_admin):
+        return list(self.two_choices)
+
+    def queryset(self, request, queryset):
+        (holds, _), (fails, _) = self.two_choices
+        if self.value() == holds:
+            return queryset.filter(self.condition())
+        if self.value() == fails:
+            return queryset.exclude(self.condition())
+        return queryset
+
+
+class PendingPaymentsFilter(ConditionFilter):
     title = "pending payments"
     parameter_name = "pending"
+    two_choices = (("yes", "Has pending payments"), ("no", "None pending"))
 
-    def lookups(self, request, model_admin):
-        return [("yes", "Has pending payments"), ("no", "None pending")]
-
-    def queryset(self, request, queryset):
+    def condition(self):
         # Served by the partial index on pending payments (0004_admin_search_indexes).
-        pending = Exists(
+        return Exists(
             Payment.objects.filter(organization_id=OuterRef("inn"), status=Payment.Status.PENDING)
         )
-        if self.value() == "yes":
-            return queryset.filter(pending)
-        if self.value() == "no":
-            return queryset.exclude(pending)
-        return queryset
 
 
-class UnnamedFilter(admin.SimpleListFilter):
+class UnnamedFilter(ConditionFilter):
     title = "name"
     parameter_name = "named"
+    two_choices = (("no", "Unnamed"), ("yes", "Named"))
 
-    def lookups(self, request, model_admin):
-        return [("no", "Unnamed"), ("yes", "Named")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "no":
-            return queryset.filter(name="")
-        if self.value() == "yes":
-            return queryset.exclude(name="")
-        return queryset
+    def condition(self):
+        return Q(name="")
 
 
 # --- Admins ---------------------------------------------------------------------------------------
@@ -317,6 +324,17 @@ def _money_with_minor_units(minor: int) -> str:
     )
 
 
+def _when(field: str, description: str, *, in_list: bool = False):
+    """An admin field showing a model's datetime in the display time zone. A list column
+    (in_list) sorts by it and drops the seconds, to stay narrow."""
+
+    @admin.display(description=description, ordering=field if in_list else None)
+    def show(model_admin: admin.ModelAdmin, obj) -> str:
+        return datetime_format(getattr(obj, field), seconds=not in_list)
+
+    return show
+
+
 def _organization_link(organization: Organization) -> str:
     return _link(_admin_url(organization), organization.inn, organization.name)
 
@@ -343,15 +361,8 @@ class OrganizationAdmin(ConsoleAdmin):
         "balance_logs_link",
         "recent_balance_logs",
     ]
-    readonly_fields = [
-        "inn_display",
-        "balance_display",
-        "created_display",
-        "updated_display",
-        "payments_link",
-        "balance_logs_link",
-        "recent_balance_logs",
-    ]
+    # The name is the one thing an operator edits.
+    readonly_fields = [field for field in fields if field != "name"]
 
     def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
         # A new organization has no balance, dates or records yet. Payments reference an
@@ -400,17 +411,9 @@ class OrganizationAdmin(ConsoleAdmin):
             return "-"
         return money_format(obj.balance)
 
-    @admin.display(description="created")
-    def created_display(self, obj: Organization) -> str:
-        return datetime_format(obj.created_at)
-
-    @admin.display(description="updated")
-    def updated_display(self, obj: Organization) -> str:
-        return datetime_format(obj.updated_at)
-
-    @admin.display(description="updated", ordering="updated_at")
-    def updated_list(self, obj: Organization) -> str:
-        return datetime_format(obj.updated_at, seconds=False)
+    created_display = _when("created_at", "created")
+    updated_display = _when("updated_at", "updated")
+    updated_list = _when("updated_at", "updated", in_list=True)
 
     @admin.display(description="records")
     def records(self, obj: Organization) -> str:
@@ -546,29 +549,12 @@ class PaymentAdmin(ReadOnlyAdmin):
     def amount_detail(self, obj: Payment) -> str:
         return _money_with_minor_units(obj.amount)
 
-    @admin.display(description="document date")
-    def document_date_display(self, obj: Payment) -> str:
-        return datetime_format(obj.document_date)
-
-    @admin.display(description="document date", ordering="document_date")
-    def document_date_list(self, obj: Payment) -> str:
-        return datetime_format(obj.document_date, seconds=False)
-
-    @admin.display(description="created", ordering="created_at")
-    def created_list(self, obj: Payment) -> str:
-        return datetime_format(obj.created_at, seconds=False)
-
-    @admin.display(description="credited", ordering="credited_at")
-    def credited_list(self, obj: Payment) -> str:
-        return datetime_format(obj.credited_at, seconds=False)
-
-    @admin.display(description="created")
-    def created_display(self, obj: Payment) -> str:
-        return datetime_format(obj.created_at)
-
-    @admin.display(description="credited")
-    def credited_display(self, obj: Payment) -> str:
-        return datetime_format(obj.credited_at)
+    document_date_display = _when("document_date", "document date")
+    document_date_list = _when("document_date", "document date", in_list=True)
+    created_list = _when("created_at", "created", in_list=True)
+    credited_list = _when("credited_at", "credited", in_list=True)
+    created_display = _when("created_at", "created")
+    credited_display = _when("credited_at", "credited")
 
     @admin.display(description="balance log")
     def balance_log_link(self, obj: Payment) -> str:
@@ -619,13 +605,8 @@ class BalanceLogAdmin(ReadOnlyAdmin):
         )
         return found, False
 
-    @admin.display(description="at")
-    def created(self, obj: BalanceLog) -> str:
-        return datetime_format(obj.created_at)
-
-    @admin.display(description="at", ordering="created_at")
-    def created_list(self, obj: BalanceLog) -> str:
-        return datetime_format(obj.created_at, seconds=False)
+    created = _when("created_at", "at")
+    created_list = _when("created_at", "at", in_list=True)
 
     @admin.display(description="organization (INN)", ordering="organization__inn")
     def organization_link(self, obj: BalanceLog) -> str:

@@ -15,7 +15,7 @@ from functools import cache
 from django.urls import reverse
 
 from core import metrics as core_metrics
-from core.body_limit import ASGIApp, Message, Receive, Scope, Send
+from core.asgi_layer import HttpLayer, Message, Receive, Scope, Send
 from core.exceptions import SERVICE_UNAVAILABLE
 from core.logs import RequestContext, request_context
 from payments import metrics
@@ -63,14 +63,11 @@ def _webhook_path() -> str:
     return reverse("webhook-bank")
 
 
-class WebhookObservationMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class WebhookObservationMiddleware(HttpLayer):
+    def handles(self, scope: Scope) -> bool:
+        return scope["type"] == "http" and scope["path"] == _webhook_path()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != _webhook_path():
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         context = request_context.get() or RequestContext(request_id="")
         # None once this delivery has been counted and logged.
         pending: _Delivery | None = _Delivery()

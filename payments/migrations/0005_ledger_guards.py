@@ -19,6 +19,8 @@ balance only grows (delta > 0), so (organization_id, balance_after) is unique an
 check is one index probe. TRUNCATE is a privilege: the serving role does not have it.
 """
 
+from importlib import import_module
+
 from django.db import migrations
 
 FORWARD = r"""
@@ -139,30 +141,11 @@ BEGIN
 END $$;
 """
 
-BACKWARD = r"""
-CREATE OR REPLACE FUNCTION balance_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'balance_log is append-only: % refused', TG_OP
-        USING ERRCODE = 'restrict_violation';
-END $$;
+# Back to 0002's append-only rules by running 0002 again (its reverse, then its forward), so
+# that their text stays in one place.
+_0002 = import_module("payments.migrations.0002_append_only_money_rows")
 
-CREATE OR REPLACE FUNCTION payment_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        RAISE EXCEPTION 'payment rows cannot be deleted' USING ERRCODE = 'restrict_violation';
-    END IF;
-    IF (NEW.operation_id, NEW.payer_inn, NEW.amount, NEW.document_number, NEW.document_date,
-        NEW.created_at)
-       IS DISTINCT FROM
-       (OLD.operation_id, OLD.payer_inn, OLD.amount, OLD.document_number, OLD.document_date,
-        OLD.created_at)
-       OR (OLD.status = 'credited' AND NEW.status <> 'credited') THEN
-        RAISE EXCEPTION 'payment % is immutable except pending -> credited', OLD.operation_id
-            USING ERRCODE = 'restrict_violation';
-    END IF;
-    RETURN NEW;
-END $$;
-
+BACKWARD = _0002.BACKWARD + _0002.FORWARD + r"""
 DROP TRIGGER payment_credited_has_log_update ON payment;
 DROP TRIGGER payment_credited_has_log_insert ON payment;
 DROP FUNCTION ledger_credited_has_log();

@@ -22,7 +22,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 # free_port and stop (core.serve's process_stop) are imported from here by the tests.
 from core.db import db_owner_use, db_pool_close, db_pool_open, db_serving_role
 from core.serve import ROOT, free_port, server_running, server_start  # noqa: F401
-from core.serve import process_stop as stop  # noqa: F401
+from core.serve import process_stop as stop
 from payments.services import PaymentData, payment_process_async
 
 # The task's example payload, verbatim.
@@ -225,6 +225,19 @@ PRODUCTION_ENV = {
 }
 
 
+def signing_snippet_run(snippet: str) -> tuple[str, dict[str, str]]:
+    """Run the API docs' signing snippet as printed, with PRODUCTION_ENV's webhook secret in
+    place of its placeholder: the body it prints first, and the headers on the lines after."""
+    secret = PRODUCTION_ENV["BANK_WEBHOOK_SECRETS"]
+    printed = subprocess.run(
+        [sys.executable, "-c", snippet.replace("whsec_...", secret)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return printed[0], dict(line.split(": ", 1) for line in printed[1:])
+
+
 @pytest.fixture(scope="session")
 def production_server_url(django_db_setup) -> Iterator[str]:
     """A real uvicorn (1 worker) with DEBUG=0, webhook secrets and read tokens."""
@@ -298,3 +311,13 @@ def start_worker(**env: str) -> subprocess.Popen:
     return spawn(
         ["manage.py", "procrastinate", "worker", "--concurrency", "4"], **{**WORKER_ENV, **env}
     )
+
+
+@contextlib.contextmanager
+def worker_running(**env: str) -> Iterator[subprocess.Popen]:
+    """start_worker for the duration of a with block; stopped however the block ends."""
+    worker = start_worker(**env)
+    try:
+        yield worker
+    finally:
+        stop(worker)

@@ -287,9 +287,13 @@ def test_organization_filters_pending_payments_and_unnamed(admin_client, setting
 
     pending = listed(admin_client, "organization", {"pending": "yes"})
     unnamed = listed(admin_client, "organization", {"named": "no"})
+    none_pending = listed(admin_client, "organization", {"pending": "no"})
+    named = listed(admin_client, "organization", {"named": "yes"})
 
     assert [o.inn for o in pending] == ["2222222222"]
     assert [o.inn for o in unnamed] == ["2222222222"]
+    assert [o.inn for o in none_pending] == ["1111111111"]
+    assert [o.inn for o in named] == ["1111111111"]
 
 
 @pytest.mark.parametrize("model", ["payment", "balancelog", "organization"])

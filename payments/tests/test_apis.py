@@ -222,11 +222,20 @@ def test_other_methods_are_405(client, method):
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 
-def test_balance_of_unknown_inn_is_404(client):
-    response = client.get("/api/organizations/5555555555/balance/")
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/api/organizations/5555555555/balance/", "organization_not_found"),
+        (f"/api/operations/{EXAMPLE['operation_id']}/", "operation_not_found"),
+        ("/api/operations/not-a-uuid/", "not_found"),
+    ],
+    ids=["unknown-inn", "unknown-operation", "malformed-operation-id"],
+)
+def test_read_of_what_does_not_exist_is_json_404_with_its_code(client, path, code):
+    response = client.get(path)
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "organization_not_found"
+    assert response.json()["error"]["code"] == code
 
 
 @pytest.mark.parametrize("inn", ["abc", "1" * 40, "%00"])
@@ -253,20 +262,6 @@ def test_balance_overflow_is_422_and_records_nothing(client, ledger_unguarded):
     assert Payment.objects.count() == 0
     assert BalanceLog.objects.count() == 0
     assert Organization.objects.get(inn="1234567890").balance == 2**63 - 100
-
-
-def test_operation_status_of_unknown_operation_is_404(client):
-    response = client.get(f"/api/operations/{EXAMPLE['operation_id']}/")
-
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "operation_not_found"
-
-
-def test_operation_status_of_malformed_id_is_404(client):
-    response = client.get("/api/operations/not-a-uuid/")
-
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
 
 
 def test_operation_status_follows_the_payment(client, mode):

@@ -1,10 +1,12 @@
 """Background mode with real PostgreSQL and real procrastinate worker processes."""
 
 import asyncio
+import contextlib
 import io
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 
 import httpx
 import psycopg
@@ -31,10 +33,9 @@ from payments.tests.fixtures import (
     operation,
     payload,
     run_concurrently,
-    start_worker,
-    stop,
     test_database_url,
     uvicorn_server,
+    worker_running,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,6 +86,24 @@ def assert_ledger_exact(ops: list[PaymentData]) -> None:
     assert Payment.objects.count() == len(ops)
     assert BalanceLog.objects.count() == len(ops)
     assert not Payment.objects.filter(status=Payment.Status.PENDING).exists()
+
+
+@contextlib.contextmanager
+def organization_locked() -> Iterator[Callable[[], None]]:
+    """Another session holding the organization's row for the block, or until the unlock
+    function it yields is called."""
+    blocker = psycopg.connect(test_database_url(), autocommit=False)
+
+    def unlock() -> None:
+        if not blocker.closed:
+            blocker.rollback()
+            blocker.close()
+
+    try:
+        blocker.execute("SELECT 1 FROM organization WHERE inn = %s FOR UPDATE", [INN])
+        yield unlock
+    finally:
+        unlock()
 
 
 def test_accept_records_pending_payment_with_its_job_and_credits_nothing():
@@ -138,11 +157,8 @@ def test_duplicate_storm_in_background_mode_enqueues_and_credits_once_per_operat
         PaymentOutcome.DUPLICATE: 50,
     }
     assert job_statuses() == {"todo": 10}
-    worker = start_worker()
-    try:
+    with worker_running():
         wait_until(all_credited, what="the worker to credit every payment")
-    finally:
-        stop(worker)
     assert_ledger_exact(ops)
 
 
@@ -159,24 +175,15 @@ def test_worker_killed_mid_job_loses_nothing_and_credits_once():
     ops = [operation(amount=10 + i) for i in range(12)]
     for op in ops:
         payment_accept(data=op)
-    blocker = psycopg.connect(test_database_url(), autocommit=False)
-    blocker.execute("SELECT 1 FROM organization WHERE inn = %s FOR UPDATE", [INN])
-    first = start_worker()
-    try:
+    with organization_locked(), worker_running() as first:
         wait_until(lambda: job_statuses()["doing"] >= 1, seconds=30, what="jobs in progress")
         first.send_signal(signal.SIGKILL)
         first.wait()
-    finally:
-        blocker.rollback()
-        blocker.close()
     assert not all_credited()
     assert job_statuses()["doing"] >= 1
 
-    second = start_worker()
-    try:
+    with worker_running():
         wait_until(all_credited, what="the new worker to recover and credit everything")
-    finally:
-        stop(second)
     assert_ledger_exact(ops)
 
 
@@ -227,13 +234,6 @@ def test_credit_job_cancelled_by_an_operator_is_replaced():
 FAILING_FAST = {"PAYMENTS_CREDIT_RETRIES": "1", "DB_LOCK_TIMEOUT_MS": "300"}
 
 
-def organization_locked() -> psycopg.Connection:
-    """Another session holding the organization's row until it rolls back."""
-    blocker = psycopg.connect(test_database_url(), autocommit=False)
-    blocker.execute("SELECT 1 FROM organization WHERE inn = %s FOR UPDATE", [INN])
-    return blocker
-
-
 def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
     """A real worker's credit job exhausts its retries on a locked organization row and ends
     "failed"; once the lock is gone, the sweep gives the payment a new job and it is credited.
@@ -243,17 +243,10 @@ def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
     """
     ops = [operation()]
     payment_accept(data=ops[0])
-    blocker = organization_locked()
-    worker = start_worker(**FAILING_FAST, PAYMENTS_HEAL_MAX="3")
-    try:
-        try:
-            wait_until(lambda: job_statuses()["failed"] == 1, what="the credit job to fail")
-        finally:
-            blocker.rollback()
-            blocker.close()
+    with organization_locked() as unlock, worker_running(**FAILING_FAST, PAYMENTS_HEAL_MAX="3"):
+        wait_until(lambda: job_statuses()["failed"] == 1, what="the credit job to fail")
+        unlock()
         wait_until(all_credited, what="the sweep to heal the payment")
-    finally:
-        stop(worker)
     assert job_statuses() == {"failed": 1, "succeeded": 1}
     assert_ledger_exact(ops)
 
@@ -264,24 +257,17 @@ def test_payment_past_its_heals_stays_pending_visibly_until_an_operator_requeues
     `manage.py payments_requeue` (run once the lock is gone) has it credited."""
     ops = [operation()]
     payment_accept(data=ops[0])
-    blocker = organization_locked()
-    worker = start_worker(**FAILING_FAST, PAYMENTS_HEAL_MAX="1")
-    try:
-        try:
-            wait_until(lambda: job_statuses()["failed"] == 2, what="the job and its heal to fail")
-            # Three more sweeps (one a second) add no job.
-            time.sleep(3)
-            assert job_statuses() == {"failed": 2}
-        finally:
-            blocker.rollback()
-            blocker.close()
+    with organization_locked() as unlock, worker_running(**FAILING_FAST, PAYMENTS_HEAL_MAX="1"):
+        wait_until(lambda: job_statuses()["failed"] == 2, what="the job and its heal to fail")
+        # Three more sweeps (one a second) add no job.
+        time.sleep(3)
+        assert job_statuses() == {"failed": 2}
+        unlock()
         [stale] = payment_pending_stale_list(older_than_seconds=0)
         assert (stale.operation_id, stale.job_status) == (ops[0].operation_id, "failed")
 
         call_command("payments_requeue", stdout=io.StringIO())
         wait_until(all_credited, what="the operator's requeue to be credited")
-    finally:
-        stop(worker)
     assert job_statuses() == {"failed": 2, "succeeded": 1}
     assert payment_pending_stale_list(older_than_seconds=0) == []
     assert_ledger_exact(ops)
@@ -334,29 +320,23 @@ async def test_metrics_expose_pending_count_and_oldest_age(live_server_url):
 async def test_background_mode_end_to_end_over_http_with_a_real_worker():
     """POST -> 200 accepted at once -> status pending -> worker credits -> status credited."""
     ops = [payload(payer_inn="1111111111", amount=500 + i) for i in range(8)]
-    worker = start_worker()
-    try:
-        with uvicorn_server(WEBHOOK_PROCESSING="background", **WORKER_ENV) as url:
-            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-                responses = await asyncio.gather(
-                    *(client.post("/api/webhook/bank/", json=op) for op in ops for _ in range(3))
-                )
-                statuses = Counter(r.json()["status"] for r in responses)
-                first = ops[0]["operation_id"]
-                deadline = time.monotonic() + 60
-                while (await client.get(f"/api/operations/{first}/")).json()["status"] != (
-                    "credited"
-                ):
-                    assert time.monotonic() < deadline, "operation never credited"
-                    await asyncio.sleep(0.1)
-                while True:
-                    balance = (await client.get("/api/organizations/1111111111/balance/")).json()
-                    if balance["balance"] == sum(op["amount"] for op in ops):
-                        break
-                    assert time.monotonic() < deadline, f"balance stuck at {balance}"
-                    await asyncio.sleep(0.1)
-    finally:
-        stop(worker)
+    with worker_running(), uvicorn_server(WEBHOOK_PROCESSING="background", **WORKER_ENV) as url:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            responses = await asyncio.gather(
+                *(client.post("/api/webhook/bank/", json=op) for op in ops for _ in range(3))
+            )
+            statuses = Counter(r.json()["status"] for r in responses)
+            first = ops[0]["operation_id"]
+            deadline = time.monotonic() + 60
+            while (await client.get(f"/api/operations/{first}/")).json()["status"] != "credited":
+                assert time.monotonic() < deadline, "operation never credited"
+                await asyncio.sleep(0.1)
+            while True:
+                balance = (await client.get("/api/organizations/1111111111/balance/")).json()
+                if balance["balance"] == sum(op["amount"] for op in ops):
+                    break
+                assert time.monotonic() < deadline, f"balance stuck at {balance}"
+                await asyncio.sleep(0.1)
 
     assert {r.status_code for r in responses} == {200}
     assert statuses == {"accepted": 8, "duplicate": 16}

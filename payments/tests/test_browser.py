@@ -28,7 +28,13 @@ from django.contrib.auth.models import User
 
 from payments.models import Organization
 from payments.services import payment_accept, payment_process
-from payments.tests.fixtures import PRODUCTION_ENV, ROOT, operation, uvicorn_server
+from payments.tests.fixtures import (
+    PRODUCTION_ENV,
+    ROOT,
+    operation,
+    signing_snippet_run,
+    uvicorn_server,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -332,14 +338,7 @@ def test_api_docs_send_a_signed_test_delivery(console_url, browser_page, artifac
         snippet = operation.locator("pre code", has_text="import base64").inner_text()
 
     with journey.step("run the documented snippet with the service's secret"):
-        secret = PRODUCTION_ENV["BANK_WEBHOOK_SECRETS"]
-        printed = subprocess.run(
-            [sys.executable, "-c", snippet.replace("whsec_...", secret)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()
-        body, headers = printed[0], dict(line.split(": ", 1) for line in printed[1:])
+        body, headers = signing_snippet_run(snippet)
 
     with journey.step("paste the body and the headers, execute"):
         operation.locator("button.try-out__btn").click()
