@@ -5,8 +5,9 @@ import pytest
 from django.db import connection
 
 from loadtest.history import HISTORY_INN_FIRST, history_load
-from loadtest.scale import Point, scale_markdown, scale_plot
+from loadtest.scale import Point, _sweep_timing, scale_markdown, scale_plot
 from payments.selectors import reconciliation_report
+from payments.tests.fixtures import test_database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +82,14 @@ def test_scale_report_writes_a_table_and_a_picture(tmp_path):
         markdown
     )
     assert (tmp_path / "scale.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_scale_times_the_sweeps_current_query():
+    """bench-scale times the sweep with the service's own SQL. Seen failing after the merge
+    that renamed the sweep's query: ImportError on the old name, at the end of a 30-minute run."""
+    timing = _sweep_timing(test_database_url(), {})
+
+    # An almost empty test database plans with sequential scans; the plan's index use at scale
+    # is payments/tests/test_sweep_plan.py's to prove.
+    assert timing["median_ms"] >= 0
+    assert isinstance(timing["plan"], list)
