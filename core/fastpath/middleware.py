@@ -64,23 +64,19 @@ def _admin_prefix() -> str:
     return f"/{settings.ADMIN_URL}"
 
 
-def _is_admin(request) -> bool:
-    return request.path_info.startswith(_admin_prefix())
-
-
 class AdminOnlyMixin:
-    # MiddlewareMixin.__call__/__acall__, stepping aside outside the admin.
+    """Django's middleware, stepping aside outside the admin. Every API request passes through
+    each of these layers, so stepping aside is one call that hands the request on, not a
+    coroutine of its own (the layer's __call__ returns the next layer's awaitable)."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.admin_prefix = _admin_prefix()
+
     def __call__(self, request):
-        if self.async_mode:
-            return self.__acall__(request)
-        if not _is_admin(request):
+        if not request.path_info.startswith(self.admin_prefix):
             return self.get_response(request)
         return super().__call__(request)
-
-    async def __acall__(self, request):
-        if not _is_admin(request):
-            return await self.get_response(request)
-        return await super().__acall__(request)
 
 
 class AdminSessionMiddleware(AdminOnlyMixin, SessionMiddleware):
@@ -95,13 +91,8 @@ class AdminMessageMiddleware(AdminOnlyMixin, MessageMiddleware):
     pass
 
 
-class AdminAxesMiddleware(AxesMiddleware):
+class AdminAxesMiddleware(AdminOnlyMixin, AxesMiddleware):
     """django-axes' lockout answer, for the admin only (the only login there is)."""
-
-    async def __acall__(self, request):
-        if not _is_admin(request):
-            return await self.get_response(request)
-        return await super().__acall__(request)
 
 
 class AdminCsrfViewMiddleware(AdminOnlyMixin, CsrfViewMiddleware):
@@ -110,7 +101,7 @@ class AdminCsrfViewMiddleware(AdminOnlyMixin, CsrfViewMiddleware):
 
     # Async, so Django's handler calls it without a thread hop for every request.
     async def process_view(self, request, callback, callback_args, callback_kwargs):
-        if not _is_admin(request):
+        if not request.path_info.startswith(self.admin_prefix):
             return None
         return await sync_to_async(super().process_view)(
             request, callback, callback_args, callback_kwargs

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from asgiref.sync import SyncToAsync
 from django.core import signals
+from django.http import HttpResponse
 
 from core.db import db_pool_close, db_pool_get, db_pool_open
 from core.fastpath import handler, middleware, views
@@ -215,3 +216,56 @@ async def _deliver_counting_hops(settings) -> None:
         with thread_hops() as hops:
             await deliver(client)
     assert_no_thread_hops(hops)
+
+
+ADMIN_ONLY_LAYERS = [
+    middleware.AdminSessionMiddleware,
+    middleware.AdminCsrfViewMiddleware,
+    middleware.AdminAuthenticationMiddleware,
+    middleware.AdminMessageMiddleware,
+    middleware.AdminTimeZoneMiddleware,
+    middleware.AdminAxesMiddleware,
+]
+
+
+@pytest.mark.parametrize("layer_class", ADMIN_ONLY_LAYERS, ids=lambda c: c.__name__)
+async def test_an_admin_only_layer_hands_an_api_request_on_without_a_coroutine_of_its_own(
+    layer_class, rf
+):
+    """Every API request passes the six admin-only layers, so stepping aside must cost one
+    call: the layer returns the next layer's awaitable itself. Counted with callgrind, the
+    layers cost 112k instructions per webhook delivery (2.1% of its 5.3M) when each awaited in
+    a coroutine of its own, 34k once they hand the awaitable on (docs/performance.md).
+
+    Seen failing before the change: the layers returned their own __acall__ coroutine.
+    """
+    seen = []
+
+    async def get_response(request):
+        seen.append(request.path)
+        return "the next layer's answer"
+
+    layer = layer_class(get_response)
+    api_request = rf.post("/api/webhook/bank/")
+    awaitable = layer(api_request)
+    assert awaitable.cr_code is get_response.__code__, (
+        f"{layer_class.__name__} wrapped an API request in a coroutine of its own"
+    )
+    assert await awaitable == "the next layer's answer"
+    assert seen == ["/api/webhook/bank/"]
+
+
+async def test_an_admin_only_layer_still_runs_for_the_admin(rf):
+    """The same layers do their work on admin paths: the session layer gives the request its
+    session there, and only there."""
+
+    async def get_response(request):
+        return HttpResponse()
+
+    layer = middleware.AdminSessionMiddleware(get_response)
+    admin_request = rf.get("/admin/")
+    await layer(admin_request)
+    assert hasattr(admin_request, "session")
+    api_request = rf.get("/api/organizations/")
+    await layer(api_request)
+    assert not hasattr(api_request, "session")
