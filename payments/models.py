@@ -7,7 +7,7 @@ constraints, so no code path (including a bug or a manual SQL session) can break
 
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
-from django.db.models.functions import Cast, Now
+from django.db.models.functions import Now
 
 from payments.display import money_format
 
@@ -79,11 +79,8 @@ class Payment(models.Model):
         ]
         indexes = [
             # The admin's prefix search (LIKE 'abc%', payments.admin._prefix_search); payer_inn
-            # has one already, from its foreign key.
-            models.Index(
-                OpClass(Cast("operation_id", models.TextField()), name="text_pattern_ops"),
-                name="payment_operation_id_prefix",
-            ),
+            # has one already, from its foreign key, and operation_id is searched as a range
+            # of its unique index.
             models.Index(
                 OpClass("document_number", name="varchar_pattern_ops"),
                 name="payment_document_number_prefix",

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -30,8 +31,10 @@ NBSP = "\u00a0"
 DOCUMENT_DATE = datetime(2024, 4, 27, 21, 0, tzinfo=timezone.utc)
 
 
-def credit(*, amount: int = 145000, inn: str = INN, document_number: str = "PAY-328") -> Payment:
-    data = operation(amount=amount, payer_inn=inn, document_number=document_number)
+def credit(
+    *, amount: int = 145000, inn: str = INN, document_number: str = "PAY-328", **overrides
+) -> Payment:
+    data = operation(amount=amount, payer_inn=inn, document_number=document_number, **overrides)
     payment_process(data=data)
     return Payment.objects.get(operation_id=data.operation_id)
 
@@ -209,6 +212,8 @@ def test_payment_balance_log_row_and_organization_link_to_each_other(admin_clien
     [
         ("operation-start", ["PAY-2"]),
         ("operation-start-no-hyphens", ["PAY-2"]),
+        ("operation-start-upper-case", ["PAY-2"]),
+        ("operation-whole", ["PAY-2"]),
         ("123456", ["PAY-3", "PAY-2"]),
         ("PAY-3", ["PAY-3"]),
         ("PAY", ["PAY-4", "PAY-3", "PAY-2"]),
@@ -224,13 +229,35 @@ def test_payment_search_by_the_start_of_an_operation_id_inn_or_document_number(
     credit(amount=3, document_number="PAY-3")
     credit(amount=4, document_number="PAY-4", inn="9999999999")
     start = str(second.operation_id)[:13]
-    term = {"operation-start": start, "operation-start-no-hyphens": start.replace("-", "")}.get(
-        term, term
-    )
+    term = {
+        "operation-start": start,
+        "operation-start-no-hyphens": start.replace("-", ""),
+        "operation-start-upper-case": start.upper(),
+        "operation-whole": str(second.operation_id),
+    }.get(term, term)
 
     found = [p.document_number for p in listed(admin_client, "payment", {"q": term})]
 
     assert found == expected
+
+
+def test_operation_id_search_finds_exactly_the_ids_with_that_start(admin_client):
+    """The start of an id is searched as a range of the uuid index: its bounds are the start
+    padded with 0s and with fs, both included, and nothing beside them matches."""
+    ids = {
+        "below": "abbfffff-ffff-ffff-ffff-ffffffffffff",
+        "first": "abc00000-0000-0000-0000-000000000000",
+        "inside": "abc12345-6789-4abc-8def-0123456789ab",
+        "last": "abcfffff-ffff-ffff-ffff-ffffffffffff",
+        "above": "abd00000-0000-0000-0000-000000000000",
+    }
+    for name, operation_id in ids.items():
+        credit(document_number=name, operation_id=uuid.UUID(operation_id))
+
+    found = {p.document_number for p in listed(admin_client, "payment", {"q": "ABC"})}
+    logged = {b.payment.document_number for b in listed(admin_client, "balancelog", {"q": "abc"})}
+
+    assert found == logged == {"first", "inside", "last"}
 
 
 def test_organization_search_by_part_of_an_inn(admin_client):
@@ -246,14 +273,16 @@ def test_organization_search_by_part_of_an_inn(admin_client):
 @pytest.mark.parametrize(
     ("term", "index"),
     [
-        ("ccf0a86d", "payment_operation_id_prefix"),
+        ("ccf0a86d", "payment_operation_id_key"),
         ("PAY-32", "payment_document_number_prefix"),
         ("7707", "payment_payer_inn_eb06b62f_like"),
     ],
 )
 def test_prefix_search_is_served_by_an_index(admin_client, rf, admin_user, term, index):
     """The search's SQL can use the prefix indexes (0004_admin_search_indexes) instead of a
-    scan. Seen failing before: no index on operation_id::text or document_number existed."""
+    scan. Seen failing before: no index on operation_id::text or document_number existed; and
+    for the operation id's unique index, with the search still comparing operation_id::text
+    (the uuid index cannot serve that, so the whole BitmapOr fell back to a scan)."""
     request = rf.get("/")
     request.user = admin_user
     queryset, _ = PaymentAdmin(Payment, None).get_search_results(
