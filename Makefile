@@ -9,7 +9,7 @@ WITH_DB := $(PY) scripts/embedded_db.py exec --
 export DEBUG ?= 1
 
 .PHONY: help run test worker seed migrate reconcile superuser lint format lock install db-stop \
-	clean loadtest bench bench-scale
+	clean loadtest bench bench-scale bench-instructions
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -62,6 +62,12 @@ loadtest: $(VENV)/.installed  ## duplicate storm against a running server (LOADT
 # the service's own SQL as the ceiling, prints one table. A few minutes; see README "Performance".
 bench: $(VENV)/.installed  ## throughput against pgbench's ceiling, a few minutes
 	$(WITH_DB) $(PY) -m loadtest.bench $(BENCH_ARGS)
+
+# What one webhook delivery costs the service's Python, counted in instructions by valgrind's
+# callgrind rather than timed: the same number whatever else the machine is doing, so a change of
+# a few percent in the request's path shows. In-process, no server; about a minute.
+bench-instructions: $(VENV)/.installed  ## instructions per webhook delivery (valgrind), ~1 min
+	$(WITH_DB) $(PY) -m loadtest.instructions $(INSTRUCTIONS_ARGS)
 
 # Does the service slow down as its tables grow? Loads a payment history in SQL (0, 1M, 10M rows
 # over 100k organizations) into a database of its own (payments_scale), storms the service at each
