@@ -70,12 +70,15 @@ def advisory_key(operation_id: UUID) -> int:
 
 _LOCK_OPERATION = "SELECT pg_advisory_xact_lock(%s)"
 
+# credited_at is the statement's time, as created_at's column default (Django's Now()) is: the
+# transaction's now() would be its start, before the advisory lock's wait, so a payment would
+# read as credited before it was created.
 _INSERT_PAYMENT = """
     INSERT INTO payment
         (operation_id, payer_inn, amount, document_number, document_date, status, credited_at)
     VALUES (%(operation_id)s, %(payer_inn)s, %(amount)s, %(document_number)s,
             %(document_date)s, %(status)s::text,
-            CASE WHEN %(status)s::text = 'credited' THEN now() END)
+            CASE WHEN %(status)s::text = 'credited' THEN statement_timestamp() END)
     ON CONFLICT (operation_id) DO NOTHING
     RETURNING id
 """
@@ -111,7 +114,7 @@ _PAYMENT_FIELDS_DIFFERING = """
 # The row lock taken by this UPDATE serializes concurrent runs of one payment's job; the status
 # condition makes every run after the first a no-op.
 _MARK_PAYMENT_CREDITED = """
-    UPDATE payment SET status = 'credited', credited_at = now()
+    UPDATE payment SET status = 'credited', credited_at = statement_timestamp()
     WHERE id = %s AND status = 'pending'
     RETURNING operation_id, payer_inn, amount
 """

@@ -29,6 +29,17 @@ def operation(**overrides) -> PaymentData:
     return service_operation(**{"amount": 145000, "document_number": "PAY-328", **overrides})
 
 
+def test_a_payment_is_not_credited_before_it_was_created():
+    """created_at (the column default, the INSERT's statement time) and credited_at come from
+    one clock reading in the crediting statement. Seen failing before: credited_at was the
+    transaction's start (now()), before created_at, which is taken after the advisory lock."""
+    op = operation()
+    payment_process(data=op)
+
+    payment = Payment.objects.get(operation_id=op.operation_id)
+    assert payment.credited_at == payment.created_at
+
+
 def test_new_operation_credits_existing_organization_and_logs_it(ledger_unguarded):
     organization = Organization.objects.create(inn=INN, name="Sber", balance=1000)
     op = operation()
