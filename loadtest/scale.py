@@ -88,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 with _server(envs[level], workers=args.workers) as server_url:
                     storm = _storm_target(server_url, envs[level])
                     _log(f"round {round_}, {level:,} rows: warm-up")
-                    warm_up = StormConfig(**storm, ops=300, concurrency=args.concurrency)
-                    asyncio.run(storm_run(warm_up))
+                    asyncio.run(storm_run(_warm_up(storm, args.concurrency)))
                     cases = [
                         ("spread", args.concurrency, 5),
                         ("hot", args.concurrency, 1),
@@ -135,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"wrote {out / 'scale.md'}, {out / 'scale.json'}, {out / 'scale.png'}")
     correct = all(p.verdict == "CORRECT" for p in points)
     return 0 if correct and operations["reconcile"]["exit_code"] == 0 else 1
+
+
+def _warm_up(storm: dict, concurrency: int) -> StormConfig:
+    """300 operations before the measured storms, with as many copies as fit in flight (the
+    storms' own rule, in _storm: at 1 or 2 in flight, fewer than DUP)."""
+    return StormConfig(**storm, ops=300, dup=min(DUP, concurrency), concurrency=concurrency)
 
 
 def _storm_target(url: str, env: dict[str, str]) -> dict:

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from loadtest.history import HISTORY_INN_FIRST, history_load
-from loadtest.scale import Point, _sweep_timing, scale_markdown, scale_plot
+from loadtest.scale import Point, _sweep_timing, _warm_up, scale_markdown, scale_plot
 from payments.selectors import reconciliation_report
 from payments.tests.fixtures import test_database_url
 
@@ -93,3 +93,14 @@ def test_scale_times_the_sweeps_current_query():
     # is payments/tests/test_sweep_plan.py's to prove.
     assert timing["median_ms"] >= 0
     assert isinstance(timing["plan"], list)
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 32])
+def test_scale_warms_up_at_any_concurrency(concurrency):
+    """`--concurrency 1` must not end the run after its history has loaded. Seen in a real run
+    before: the warm-up kept 3 copies per operation, and StormConfig refused them at 1 in flight
+    (ValueError after a 4-minute load of 10M rows, which the run then dropped)."""
+    config = _warm_up({"url": "http://127.0.0.1:8000"}, concurrency)
+
+    assert config.concurrency == concurrency
+    assert config.dup == min(3, concurrency)
