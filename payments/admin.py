@@ -8,7 +8,8 @@ Amounts read as roubles (payments.display) with the raw minor units beside them 
 pages, where an operator compares with the bank's data; dates read in DISPLAY_TIME_ZONE with
 the zone named. Every INN and operation id links to its record, and every record to its
 neighbours. Lists never count a whole table (CappedCountPaginator) and search only by prefixes
-that an index serves (migration 0004_admin_search_indexes).
+that an index serves (migration 0004_admin_search_indexes; operation ids as a range of their
+unique index, 0006).
 """
 
 import re
