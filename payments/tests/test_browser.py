@@ -178,9 +178,10 @@ def assert_nothing_editable(page: Page) -> None:
 
 def test_operator_journey(console_url, seeded, browser_page, artifacts):
     """Log in, find an organization by part of its INN, open its payments, open one, follow it
-    to its balance-log row, see that no money is editable, rename the organization, change the
-    password, log out. Seen failing before the referrer-policy change at step 1: Chromium sent
-    `Origin: null` and the login POST got `{"error": {"code": "csrf_failed"}}`."""
+    to its balance-log row, see that no money is editable, find a payment by the start of its
+    operation id, rename the organization, change the password, log out. Seen failing before
+    the referrer-policy change at step 1: Chromium sent `Origin: null` and the login POST got
+    `{"error": {"code": "csrf_failed"}}`."""
     operation_id = seeded
     page, base = browser_page, console_url
     journey = Journey(page, artifacts, "operator")
@@ -242,6 +243,13 @@ def test_operator_journey(console_url, seeded, browser_page, artifacts):
         expect(page.locator("#result_list")).to_contain_text("MSK")
         assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
         journey.document("balance-log")
+
+    with journey.step("find a payment by the start of its operation id, as the bank quotes it"):
+        page.goto(f"{base}/admin/payments/payment/")
+        page.fill("#searchbar", operation_id[:13].upper())  # a range of the uuid index (0006)
+        page.press("#searchbar", "Enter")
+        expect(page.locator("#result_list tbody tr")).to_have_count(1)
+        expect(page.locator("#result_list")).to_contain_text(operation_id[:8])
 
     with journey.step("refused: adding a payment is the admin's own 403 page"):
         response = page.goto(f"{base}/admin/payments/payment/add/")
