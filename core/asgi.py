@@ -5,7 +5,7 @@ import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 
-from core.stack import asgi_stack_build
+from core.http.stack import asgi_stack_build
 
 application = asgi_stack_build()
 

@@ -17,7 +17,7 @@ from psycopg import AsyncConnection
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from core.asgi_layer import ASGIApp, Receive, Scope, Send
+from core.http.layer import ASGIApp, Receive, Scope, Send
 
 _pool: AsyncConnectionPool | None = None
 

@@ -1,5 +1,5 @@
-"""The base of every expected failure an app raises; core.exceptions renders it. No Django here:
-tools outside the server (the load tester) import the errors of the apps."""
+"""The base of every expected failure an app raises; core.http.exception_handler renders it.
+No Django here: tools outside the server (the load tester) import the errors of the apps."""
 
 
 class ApplicationError(Exception):

@@ -14,7 +14,12 @@ from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 
-from core.exceptions import RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, error_body, get_only
+from core.http.exception_handler import (
+    RETRY_AFTER_SECONDS,
+    SERVICE_UNAVAILABLE,
+    error_body,
+    get_only,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""OpenAPI pieces every endpoint shares: the one error shape rendered by core.exceptions."""
+"""OpenAPI pieces every endpoint shares: the one error shape (core.http.exception_handler)."""
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_serializer
 from rest_framework import serializers
@@ -24,8 +24,8 @@ def error_response(
 ) -> OpenApiResponse:
     """Document one error status: when it happens, and an example body for each code it carries.
 
-    Build the example bodies with core.exceptions.error_body, the function that renders the real
-    ones, so the docs cannot drift from what the handler sends.
+    Build the example bodies with core.http.exception_handler.error_body, the function that
+    renders the real ones, so the docs cannot drift from what the handler sends.
     """
     return OpenApiResponse(
         response=serializer,

@@ -8,8 +8,9 @@ from drf_spectacular.renderers import (
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core import health, metrics
-from core.exceptions import not_found
+from core import health
+from core.http.exception_handler import not_found
+from core.observability import metrics
 
 urlpatterns = []
 if settings.ADMIN_ENABLED:
@@ -42,7 +43,7 @@ urlpatterns += [
     re_path(r"", not_found),
 ]
 
-handler400 = "core.exceptions.bad_request"
-handler403 = "core.exceptions.permission_denied"
-handler404 = "core.exceptions.not_found"
-handler500 = "core.exceptions.server_error"
+handler400 = "core.http.exception_handler.bad_request"
+handler403 = "core.http.exception_handler.permission_denied"
+handler404 = "core.http.exception_handler.not_found"
+handler500 = "core.http.exception_handler.server_error"

@@ -4,7 +4,7 @@ instructions, a number that does not move with the machine's load.
     python -m loadtest.instructions [--ops 300] [--no-valgrind]
 
 Throughput on a shared 2-core machine varies by 10% from run to run, which hides a change of a
-few percent in the request's path. This counts instead: the production ASGI stack (core.stack:
+few percent in the request's path. This counts instead: the production ASGI stack (core.http.stack:
 the request-id and webhook layers, Django's handler, every MIDDLEWARE entry, the adrf view, the
 signature check, the crediting on the async pool) runs in this process, without uvicorn or a
 network, and receives --ops signed operations three times each (one new delivery, two
@@ -91,7 +91,7 @@ async def _measure(ops: int, *, toggle_callgrind: bool, warm_up: int = 50) -> in
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-metrics-")
     from django.conf import settings
 
-    from core.stack import asgi_stack_build
+    from core.http.stack import asgi_stack_build
     from payments.webhook_signing import webhook_sign_headers
 
     app = asgi_stack_build()

@@ -29,9 +29,9 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from payments.display import datetime_format, money_format, money_parse
-from payments.fields import INN_PATTERN, PAYER_INN_REGEX
 from payments.models import BalanceLog, Organization, Payment
 from payments.selectors import organization_balance_logs_recent
+from payments.serializer_fields import INN_PATTERN, PAYER_INN_REGEX
 
 RECENT_BALANCE_LOGS = 20
 # Lists and link counts stop counting here: an exact COUNT(*) over millions of rows on every

@@ -1,14 +1,17 @@
 """HTTP endpoints: validate, call one service or selector, serialize. Nothing else, except that
-the webhook hands what it learned to its summary log line (payments.observability)."""
+the webhook hands what it learned to its summary log line (payments.webhook_observation)."""
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from core.fastpath.views import APIView
-from core.logs import request_log_bind, request_log_timed
+from core.http.fastpath.views import APIView
+from core.observability.logs import request_log_bind, request_log_timed
 from payments.auth import HasApiToken, HasBankWebhookSignature
-from payments.fields import (
+from payments.models import Payment
+from payments.openapi import balance_schema, operation_schema, webhook_schema
+from payments.selectors import organization_balance_get, payment_get
+from payments.serializer_fields import (
     PAYER_INN_REGEX,
     AwareDateTimeField,
     ExactCharField,
@@ -16,9 +19,6 @@ from payments.fields import (
     StrictRegexField,
     StrictUUIDField,
 )
-from payments.models import Payment
-from payments.openapi import balance_schema, operation_schema, webhook_schema
-from payments.selectors import organization_balance_get, payment_get
 from payments.services import PaymentData, PaymentOutcome, payment_receive
 
 MAX_AMOUNT = 10**15
@@ -53,7 +53,7 @@ class PaymentWebhookApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = PaymentData(**serializer.validated_data)
-        # For the delivery's one summary log line (payments.observability writes it).
+        # For the delivery's one summary log line (payments.webhook_observation writes it).
         request_log_bind(
             operation_id=str(data.operation_id), payer_inn=data.payer_inn, amount=data.amount
         )

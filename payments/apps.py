@@ -11,7 +11,7 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from core.metrics import metrics_sampler_register
+        from core.observability.metrics import metrics_sampler_register
         from payments import checks  # noqa: F401  (registers the system checks)
         from payments.metrics import payment_pending_sample  # also exports the webhook's counters
 

@@ -177,16 +177,16 @@ def serving_role_check(app_configs=None, databases=None, **kwargs) -> list[Check
 
 @register(Tags.security)
 def middleware_stand_ins_check(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """security.W001-W003 look for Django's stock middleware by name; core.fastpath.middleware puts
-    thread-free subclasses in their place (settings silences those three). This check keeps
-    the silence honest: each stand-in must really be installed."""
-    from core.fastpath.middleware import ADMIN_ONLY, STANDS_IN_FOR
+    """security.W001-W003 look for Django's stock middleware by name;
+    core.http.fastpath.middleware puts thread-free subclasses in their place (settings silences
+    those three). This check keeps the silence honest: each stand-in must really be installed."""
+    from core.http.fastpath.middleware import ADMIN_ONLY, STANDS_IN_FOR
 
     return [
         Error(
             f"MIDDLEWARE lacks {stand_in} (it replaces {stock}).",
-            hint="Keep core.fastpath.middleware's stand-ins in MIDDLEWARE, or the stock one and "
-            "remove its silenced check from SILENCED_SYSTEM_CHECKS.",
+            hint="Keep core.http.fastpath.middleware's stand-ins in MIDDLEWARE, or the stock "
+            "one and remove its silenced check from SILENCED_SYSTEM_CHECKS.",
             id="payments.E009",
         )
         for stock, stand_in in STANDS_IN_FOR.items()

@@ -3,7 +3,7 @@
 Money is stored and sent as integer minor units (kopecks); a person reads `1 450,00 ₽`, grouped
 and separated as Russian does (no-break space between thousands, comma before the kopecks), so
 an amount never wraps across lines. Times are shown in the current time zone, which the admin
-sets to DISPLAY_TIME_ZONE (core.fastpath.middleware.AdminTimeZoneMiddleware), always with the
+sets to DISPLAY_TIME_ZONE (core.http.fastpath.middleware.AdminTimeZoneMiddleware), always with the
 zone named.
 """
 

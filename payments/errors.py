@@ -1,4 +1,4 @@
-"""Domain failures. Each has a stable code and HTTP status, rendered by core.exceptions."""
+"""Domain failures. Each has a stable code and HTTP status (core.http.exception_handler)."""
 
 from core.errors import ApplicationError
 

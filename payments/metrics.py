@@ -1,4 +1,4 @@
-"""The payments app's Prometheus metrics, served by core.metrics' /metrics across worker processes.
+"""The payments app's Prometheus metrics, served by core.observability.metrics' /metrics.
 
 The webhook's counters, and the pending-payment gauges read from the database at each scrape
 (registered in PaymentsConfig.ready). A pending payment is money the bank was told "accepted"

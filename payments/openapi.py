@@ -1,8 +1,8 @@
 """What the API docs say about each endpoint: every status it can return, with example bodies.
 
 The request example is the task's own payload; error examples are rendered by
-core.exceptions.error_body, like the real responses. payments/tests/test_openapi.py validates the
-schema and checks real responses against it.
+core.http.exception_handler.error_body, like the real responses. payments/tests/test_openapi.py
+validates the schema and checks real responses against it.
 """
 
 from drf_spectacular.utils import (
@@ -14,9 +14,9 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from core.exceptions import error_body
+from core.http.exception_handler import error_body
 from core.openapi import ErrorDetailSerializer, error_response
-from payments.fields import INN_PATTERN
+from payments.serializer_fields import INN_PATTERN
 from payments.services import PaymentOutcome
 
 TASK_EXAMPLE = {

@@ -151,7 +151,7 @@ async def payment_process_async(*, data: PaymentData) -> PaymentResult:
             conn.transaction(),
             conn.cursor() as cursor,
         ):
-            # No log line here: the request's summary line (payments.observability) has it all.
+            # No log line here: the request's summary line (payments.webhook_observation) has it.
             return await _statements_run_async(_payment_process_statements(data), cursor)
 
 

@@ -4,7 +4,7 @@ from django.urls import path, register_converter
 from rest_framework.exceptions import ValidationError
 
 from payments.apis import OperationStatusApi, OrganizationBalanceApi, PaymentWebhookApi
-from payments.fields import INN_PATTERN, StrictUUIDField
+from payments.serializer_fields import INN_PATTERN, StrictUUIDField
 
 
 class InnConverter:

@@ -1,5 +1,5 @@
-"""core.fastpath: its copies of Django and adrf code match the installed originals, and a signed
-webhook delivery through the production ASGI stack never hands work to a thread."""
+"""core.http.fastpath: its copies of Django and adrf code match the installed originals, and a
+signed webhook delivery through the production ASGI stack never hands work to a thread."""
 
 import asyncio
 import base64
@@ -23,7 +23,7 @@ from django.core import signals
 from django.http import HttpResponse
 
 from core.db import db_pool_close, db_pool_get, db_pool_open
-from core.fastpath import handler, middleware, views
+from core.http.fastpath import handler, middleware, views
 from payments.tests.fixtures import payload
 from payments.webhook_signing import webhook_sign_headers
 
@@ -119,7 +119,7 @@ def thread_hops() -> Iterator[list[str]]:
 
 
 def assert_no_thread_hops(hops: list[str]) -> None:
-    from core.fastpath.handler import ASGIHandler
+    from core.http.fastpath.handler import ASGIHandler
 
     receivers = {
         name: handler.receivers_not_inline(signal, ASGIHandler)
@@ -137,11 +137,11 @@ def assert_no_thread_hops(hops: list[str]) -> None:
 
 @contextlib.asynccontextmanager
 async def production_stack(settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The production ASGI stack (core.stack) in this process, built from the current settings,
+    """The production ASGI stack (core.http.stack) in this process, built from the current settings,
     with signed deliveries required and the webhook's async pool open, as a server's startup
     opens it."""
     settings.BANK_WEBHOOK_SECRETS = [SECRET]
-    from core.stack import asgi_stack_build
+    from core.http.stack import asgi_stack_build
 
     await db_pool_open()
     await db_pool_get().wait()  # its connections open now, not during a measured request

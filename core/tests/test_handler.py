@@ -1,4 +1,4 @@
-"""core.fastpath.handler: the ASGI handler that skips the per-request thread when a request ran
+"""core.http.fastpath.handler: the ASGI handler that skips the per-request thread when a request ran
 no sync code must still give back the connections of requests that did use the ORM."""
 
 import httpx

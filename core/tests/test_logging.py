@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from core.logs import RequestIdFilter, json_formatter, plain_formatter
+from core.observability.logs import RequestIdFilter, json_formatter, plain_formatter
 from payments.tests.fixtures import payload
 
 WEBHOOK = "/api/webhook/bank/"

@@ -10,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.db import db_pool_close, db_pool_open
 from payments.metrics import WEBHOOK_OUTCOMES
-from payments.observability import webhook_outcome
 from payments.tests.fixtures import payload
+from payments.webhook_observation import webhook_outcome
 
 WEBHOOK = "/api/webhook/bank/"
 

@@ -207,7 +207,7 @@ async def asgi_client() -> AsyncIterator[httpx.AsyncClient]:
     Each request's sync work runs on its own thread and connection, as under uvicorn, so tests
     using it need django_db(transaction=True).
     """
-    from core.stack import asgi_stack_build
+    from core.http.stack import asgi_stack_build
 
     transport = httpx.ASGITransport(app=asgi_stack_build())
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:

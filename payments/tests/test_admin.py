@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from core.fastpath.middleware import AdminSessionMiddleware
+from core.http.fastpath.middleware import AdminSessionMiddleware
 from payments.admin import OrganizationAdmin
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import payment_process
@@ -205,7 +205,7 @@ async def test_session_middleware_runs_for_the_admin_only_under_asgi(path, has_s
 
 @pytest.mark.django_db(transaction=True)
 async def test_admin_forms_still_require_a_csrf_token_under_asgi(asgi_client):
-    """CSRF runs for the admin only (core.fastpath.middleware.AdminCsrfViewMiddleware): a login
+    """CSRF runs for the admin only (core.http.fastpath.middleware.AdminCsrfViewMiddleware): a login
     POST without the token is refused, as with Django's stock middleware, on the admin's page."""
     response = await asgi_client.post(
         "/admin/login/", data={"username": "x", "password": "y"}, headers={"Referer": ""}

@@ -113,8 +113,8 @@ def test_development_may_run_open(settings):
     "stock", ["SecurityMiddleware", "CsrfViewMiddleware", "XFrameOptionsMiddleware"]
 )
 def test_silenced_stock_middleware_checks_still_fail_when_its_stand_in_is_missing(settings, stock):
-    """security.W001-W003 are silenced because core.fastpath.middleware's subclasses replace the
-    stock classes they look for; removing a subclass must still be an error."""
+    """security.W001-W003 are silenced because core.http.fastpath.middleware's subclasses
+    replace the stock classes they look for; removing a subclass must still be an error."""
     assert middleware_stand_ins_check() == []
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith(stock)]
 

@@ -17,7 +17,7 @@ import json
 
 from django.conf import settings
 
-from core.asgi_layer import HttpLayer, Message, Receive, Scope, Send
+from core.http.layer import HttpLayer, Message, Receive, Scope, Send
 
 _TOO_LARGE = json.dumps(
     {

@@ -1,6 +1,6 @@
 """Log lines that name their request: JSON in production, plain key=value lines in development.
 
-core.observability opens a RequestContext for each HTTP request in a contextvar. asgiref copies
+core.http.request_id opens a RequestContext for each HTTP request in a contextvar. asgiref copies
 the context into the threads that run sync code (services, the ORM), so every line logged while
 a request is handled carries its request_id, wherever it was logged from.
 

@@ -22,7 +22,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Gauge, multiprocess
 from prometheus_client.exposition import choose_encoder
 
 from core.db import db_pool_get
-from core.exceptions import error_body, get_only
+from core.http.exception_handler import error_body, get_only
 
 # "livesum": the instance's total over its live workers (a worker's files go when it exits).
 # pool="webhook": the async pool of the crediting transaction (core.db); pool="django": Django's

@@ -1,10 +1,10 @@
 """One log line plus metrics per webhook delivery, read from the answer the bank gets.
 
-An ASGI layer (settings.ASGI_MIDDLEWARE) inside core.observability's request id and outside the
+An ASGI layer (settings.ASGI_MIDDLEWARE) inside core.http.request_id's request id and outside the
 body-size limit, so each delivery, a 413 too, is counted and logged exactly once, from here. The
-outcome comes from the stable codes in the JSON body (core.exceptions), never from messages;
-what only the view knows (the operation, the balance after it, the time in the service) it binds
-with core.logs.request_log_bind. Costs a webhook no database query.
+outcome comes from the stable codes in the JSON body (core.http.exception_handler), never from
+messages; what only the view knows (the operation, the balance after it, the time in the
+service) it binds with core.observability.logs.request_log_bind. Costs a webhook no query.
 """
 
 import json
@@ -14,10 +14,10 @@ from functools import cache
 
 from django.urls import reverse
 
-from core import metrics as core_metrics
-from core.asgi_layer import HttpLayer, Message, Receive, Scope, Send
-from core.exceptions import SERVICE_UNAVAILABLE
-from core.logs import RequestContext, request_context
+from core.http.exception_handler import SERVICE_UNAVAILABLE
+from core.http.layer import HttpLayer, Message, Receive, Scope, Send
+from core.observability import metrics as core_metrics
+from core.observability.logs import RequestContext, request_context
 from payments import metrics
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.services import PaymentOutcome

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg.conninfo import conninfo_to_dict
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production"  # noqa: S105
 
@@ -85,42 +85,42 @@ INSTALLED_APPS = [
 ]
 
 # Django's stock middleware as subclasses that cost an async API request no thread hop
-# (core/fastpath/middleware.py): sessions, auth, messages, CSRF and login limiting run for
+# (core/http/fastpath/middleware.py): sessions, auth, messages, CSRF and login limiting run for
 # ADMIN_URL only (the API is never cookie-authenticated); the Host check, security headers and
 # X-Frame-Options run inline, for every path. (CommonMiddleware is left out on purpose: its
 # APPEND_SLASH would turn a POST to a slash-less URL into a redirect the bank cannot follow.)
 ADMIN_URL = "admin/"
 MIDDLEWARE = [
-    "core.fastpath.middleware.AllowedHostMiddleware",
-    "core.fastpath.middleware.InlineSecurityMiddleware",
+    "core.http.fastpath.middleware.AllowedHostMiddleware",
+    "core.http.fastpath.middleware.InlineSecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     *(
         [
-            "core.fastpath.middleware.AdminSessionMiddleware",
-            "core.fastpath.middleware.AdminCsrfViewMiddleware",
-            "core.fastpath.middleware.AdminAuthenticationMiddleware",
-            "core.fastpath.middleware.AdminMessageMiddleware",
-            "core.fastpath.middleware.AdminTimeZoneMiddleware",
+            "core.http.fastpath.middleware.AdminSessionMiddleware",
+            "core.http.fastpath.middleware.AdminCsrfViewMiddleware",
+            "core.http.fastpath.middleware.AdminAuthenticationMiddleware",
+            "core.http.fastpath.middleware.AdminMessageMiddleware",
+            "core.http.fastpath.middleware.AdminTimeZoneMiddleware",
             # Last: it turns a lockout raised during the login into its 429 answer.
-            "core.fastpath.middleware.AdminAxesMiddleware",
+            "core.http.fastpath.middleware.AdminAxesMiddleware",
         ]
         if ADMIN_ENABLED
         else []
     ),
-    "core.fastpath.middleware.InlineXFrameOptionsMiddleware",
+    "core.http.fastpath.middleware.InlineXFrameOptionsMiddleware",
 ]
 # --deploy's W001-W003 and axes.W002 look for the stock class names; payments.E009 checks the
-# stand-ins (core.fastpath.middleware).
+# stand-ins (core.http.fastpath.middleware).
 SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003", "axes.W002"]
 APPEND_SLASH = False
 
-# ASGI layers around Django, outermost first (core.stack): a request id for every response,
+# ASGI layers around Django, outermost first (core.http.stack): a request id for every response,
 # then one log line and metrics per webhook delivery, then the body-size limit (so its 413 is
 # observed and carries the request id too).
 ASGI_MIDDLEWARE = [
-    "core.observability.RequestIdMiddleware",
-    "payments.observability.WebhookObservationMiddleware",
-    "core.body_limit.BodySizeLimitMiddleware",
+    "core.http.request_id.RequestIdMiddleware",
+    "payments.webhook_observation.WebhookObservationMiddleware",
+    "core.http.body_limit.BodySizeLimitMiddleware",
 ]
 
 ROOT_URLCONF = "core.urls"
@@ -240,11 +240,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["core.parsers.SafeJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.http.parsers.SafeJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.http.exception_handler.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -329,7 +329,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 # A CSRF refusal (admin forms, or a POST to a path that does not exist) in the API's JSON shape.
-CSRF_FAILURE_VIEW = "core.exceptions.csrf_failure"
+CSRF_FAILURE_VIEW = "core.http.exception_handler.csrf_failure"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
@@ -363,7 +363,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 # The zone the admin shows every date in and counts its date filters in (an IANA name, e.g.
 # Europe/Moscow); named on every admin page. Applied by
-# core.fastpath.middleware.AdminTimeZoneMiddleware.
+# core.http.fastpath.middleware.AdminTimeZoneMiddleware.
 DISPLAY_TIME_ZONE = env_str("DISPLAY_TIME_ZONE", "UTC")
 try:
     ZoneInfo(DISPLAY_TIME_ZONE)
@@ -398,10 +398,10 @@ if LOG_FORMAT not in {"json", "plain"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.observability.logs.RequestIdFilter"}},
     "formatters": {
-        "plain": {"()": "core.logs.plain_formatter"},
-        "json": {"()": "core.logs.json_formatter"},
+        "plain": {"()": "core.observability.logs.plain_formatter"},
+        "json": {"()": "core.observability.logs.json_formatter"},
     },
     "handlers": {
         "console": {

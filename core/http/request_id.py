@@ -1,16 +1,16 @@
 """The outermost ASGI layer: a request id on every request and every response.
 
 It wraps everything (the body-size limit too), so every response, a 413 included, carries
-X-Request-ID, and every log line of the request names it (core.logs). What an app observes of
-its own requests it adds as an inner layer (settings.ASGI_MIDDLEWARE).
+X-Request-ID, and every log line of the request names it (core.observability.logs). What an
+app observes of its own requests it adds as an inner layer (settings.ASGI_MIDDLEWARE).
 """
 
 import re
 import uuid
 from collections.abc import Iterable
 
-from core.asgi_layer import HttpLayer, Message, Receive, Scope, Send
-from core.logs import RequestContext, request_context
+from core.http.layer import HttpLayer, Message, Receive, Scope, Send
+from core.observability.logs import RequestContext, request_context
 
 REQUEST_ID_HEADER = b"x-request-id"
 # A caller's id is kept only if it is short and plain: it ends up in every log line.

@@ -25,7 +25,7 @@ from django.middleware.security import SecurityMiddleware
 from django.utils import timezone
 from django.utils.deprecation import MiddlewareMixin
 
-from core.exceptions import error_body
+from core.http.exception_handler import error_body
 
 UPSTREAM = {
     "django.utils.deprecation.MiddlewareMixin.__call__": "Django 5.2.19",
@@ -143,13 +143,15 @@ class AdminTimeZoneMiddleware(AdminOnlyMixin, InlineMiddlewareMixin, MiddlewareM
 # The stock middleware Django's deploy checks look for by name, and what stands in for each.
 STANDS_IN_FOR = {
     "django.middleware.security.SecurityMiddleware": (
-        "core.fastpath.middleware.InlineSecurityMiddleware"
+        "core.http.fastpath.middleware.InlineSecurityMiddleware"
     ),
-    "django.middleware.csrf.CsrfViewMiddleware": "core.fastpath.middleware.AdminCsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware": (
+        "core.http.fastpath.middleware.AdminCsrfViewMiddleware"
+    ),
     "django.middleware.clickjacking.XFrameOptionsMiddleware": (
-        "core.fastpath.middleware.InlineXFrameOptionsMiddleware"
+        "core.http.fastpath.middleware.InlineXFrameOptionsMiddleware"
     ),
-    "axes.middleware.AxesMiddleware": "core.fastpath.middleware.AdminAxesMiddleware",
+    "axes.middleware.AxesMiddleware": "core.http.fastpath.middleware.AdminAxesMiddleware",
 }
 # Those needed only with the admin (ADMIN_ENABLED=0: nothing is cookie-authenticated or logs in).
 ADMIN_ONLY = {"django.middleware.csrf.CsrfViewMiddleware", "axes.middleware.AxesMiddleware"}

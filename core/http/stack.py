@@ -3,9 +3,9 @@
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from core.asgi_layer import ASGIApp
 from core.db import db_lifespan
-from core.fastpath.handler import asgi_handler_get
+from core.http.fastpath.handler import asgi_handler_get
+from core.http.layer import ASGIApp
 
 
 def asgi_stack_build() -> ASGIApp:

@@ -1,0 +1,1 @@
+"""The ASGI layers around Django, the JSON error responses, and the guarded fast path."""
