@@ -104,7 +104,7 @@ def metrics_registry() -> CollectorRegistry:
 
 def metrics_authorized(request: HttpRequest) -> bool:
     """With METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` may scrape. Unset is
-    development, or METRICS_INTERNAL_ONLY (payments.checks refuses DEBUG=0 with neither)."""
+    development, or METRICS_INTERNAL_ONLY (core.checks refuses DEBUG=0 with neither)."""
     expected = settings.METRICS_TOKEN
     if not expected:
         return True

@@ -66,6 +66,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 ADMIN_ENABLED = env_bool("ADMIN_ENABLED", True)
 
 INSTALLED_APPS = [
+    # First: its templates (the admin's site-wide look, the styled 403) win over the admin's own.
+    "core",
     *(["django.contrib.admin"] if ADMIN_ENABLED else []),
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -109,7 +111,7 @@ MIDDLEWARE = [
     ),
     "core.http.fastpath.middleware.InlineXFrameOptionsMiddleware",
 ]
-# --deploy's W001-W003 and axes.W002 look for the stock class names; payments.E009 checks the
+# --deploy's W001-W003 and axes.W002 look for the stock class names; core.E009 checks the
 # stand-ins (core.http.fastpath.middleware).
 SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003", "axes.W002"]
 APPEND_SLASH = False
@@ -128,9 +130,7 @@ ASGI_APPLICATION = "core.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # The admin's site-wide look (header with the display time zone, the styled 403); it
-        # must win over django.contrib.admin's own templates, which APP_DIRS finds first.
-        "DIRS": [BASE_DIR / "core" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -301,8 +301,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security -------------------------------------------------------------------------------------
-# Empty lists switch verification off: development only; with DEBUG=0 the system check in
-# payments/checks.py refuses to start (manage.py and uvicorn alike, see core/asgi.py).
+# Empty lists switch verification off: development only; with DEBUG=0 the system checks refuse
+# to start (manage.py and uvicorn alike, see core/asgi.py).
 
 # Standard Webhooks secrets (`whsec_<base64 key>`), comma-separated: during a rotation both the
 # old and the new secret verify. Set: every delivery must be signed by one of them.

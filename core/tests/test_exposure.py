@@ -15,8 +15,8 @@ import uuid
 import httpx
 import pytest
 
+from core.checks import security_settings_check
 from core.serve import uvicorn_args
-from payments.checks import security_settings_check
 from payments.models import Payment
 from payments.tests.fixtures import (
     PRODUCTION_ENV,
@@ -91,7 +91,7 @@ def test_production_server_refuses_to_start_with_metrics_neither_protected_nor_i
     )  # fmt: skip
 
     assert server.returncode == 3
-    assert "payments.E010" in server.stderr
+    assert "core.E010" in server.stderr
     assert "Refusing to start" in server.stderr
 
 
@@ -99,7 +99,7 @@ def test_short_metrics_token_is_refused(settings):
     settings.DEBUG = False
     settings.METRICS_TOKEN = "short"
 
-    assert "payments.E011" in [message.id for message in security_settings_check()]
+    assert "core.E011" in [message.id for message in security_settings_check()]
 
 
 # --- Host -----------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ def test_production_check_warns_when_the_serving_role_owns_the_tables():
     serving = production_check(test_database_url())
 
     assert owner.returncode == 0, owner.stderr
-    assert "payments.W002" in owner.stderr + owner.stdout
+    assert "core.W002" in owner.stderr + owner.stdout
     assert "payments.W00" not in serving.stderr + serving.stdout
 
 

@@ -12,8 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from core.checks import middleware_stand_ins_check, security_settings_check
 from core.serve import uvicorn_args
-from payments.checks import middleware_stand_ins_check, security_settings_check
+from payments.checks import payments_settings_check
 from payments.models import BalanceLog, Payment
 from payments.tests.fixtures import PRODUCTION_ENV, ROOT, count_rows, free_port, payload
 from payments.webhook_signing import webhook_sign_headers
@@ -46,7 +47,7 @@ def production(settings):
 
 
 def error_ids() -> list[str]:
-    return [message.id for message in security_settings_check()]
+    return [message.id for message in [*security_settings_check(), *payments_settings_check()]]
 
 
 def test_safe_production_settings_pass(production):
@@ -56,11 +57,11 @@ def test_safe_production_settings_pass(production):
 @pytest.mark.parametrize(
     ("setting", "value", "error_id"),
     [
-        ("SECRET_KEY", "dev-insecure-secret-key-do-not-use-in-production", "payments.E001"),
+        ("SECRET_KEY", "dev-insecure-secret-key-do-not-use-in-production", "core.E001"),
         ("BANK_WEBHOOK_SECRETS", [], "payments.E002"),
         ("API_TOKENS", [], "payments.E003"),
-        ("ALLOWED_HOSTS", ["*"], "payments.E004"),
-        ("ALLOWED_HOSTS", ["payments.example.com", "*"], "payments.E004"),
+        ("ALLOWED_HOSTS", ["*"], "core.E004"),
+        ("ALLOWED_HOSTS", ["payments.example.com", "*"], "core.E004"),
         ("API_TOKENS", [TOKEN, "short"], "payments.E008"),
     ],
 )
@@ -90,7 +91,7 @@ def test_malformed_webhook_secret_is_an_error_in_any_mode(production, secret, de
     ("setting", "value", "error_id"),
     [
         ("WEBHOOK_TOLERANCE_SECONDS", 0, "payments.E006"),
-        ("SECURE_PROXY_SSL_HEADER", ("HTTP_X_FORWARDED_PROTO",), "payments.E007"),
+        ("SECURE_PROXY_SSL_HEADER", ("HTTP_X_FORWARDED_PROTO",), "core.E007"),
     ],
 )
 def test_malformed_setting_is_an_error(production, setting, value, error_id):
@@ -118,7 +119,7 @@ def test_silenced_stock_middleware_checks_still_fail_when_its_stand_in_is_missin
     assert middleware_stand_ins_check() == []
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith(stock)]
 
-    assert [message.id for message in middleware_stand_ins_check()] == ["payments.E009"]
+    assert [message.id for message in middleware_stand_ins_check()] == ["core.E009"]
 
 
 def test_manage_py_check_fails_on_unsafe_production_settings(production):
@@ -143,7 +144,7 @@ def test_uvicorn_refuses_to_start_in_production_without_secrets():
     )  # fmt: skip
 
     assert server.returncode == 3
-    for error_id in ("payments.E001", "payments.E002", "payments.E003"):
+    for error_id in ("core.E001", "payments.E002", "payments.E003"):
         assert error_id in server.stderr
     assert "Refusing to start" in server.stderr
 

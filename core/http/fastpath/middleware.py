@@ -4,7 +4,7 @@ Mirrors Django 5.2's MiddlewareMixin.__call__/__acall__ (guarded by a drift test
 process_request/process_response in a worker thread under ASGI. Sessions, auth, messages and
 CSRF run for the admin only (the only cookie-authenticated part); security headers and
 X-Frame-Options run inline (they only read settings). Subclasses keep Django's behaviour and its
-checks; payments/checks.py keeps them in MIDDLEWARE. Unnecessary once Django's stock middleware
+checks; core/checks.py keeps them in MIDDLEWARE. Unnecessary once Django's stock middleware
 is async-native. Also here, thread-free: the Host check for every path (AllowedHostMiddleware)
 and django-axes' login limiting for the admin only.
 """
