@@ -37,6 +37,7 @@ import httpx
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from core.http.paths import admin_prefix
 from loadtest.bench import DUP, ROOT, _log, _production_env, _run, _server
 from loadtest.history import history_load, history_vacuum
 from loadtest.storm import StormConfig, storm_run
@@ -315,7 +316,7 @@ def _admin_timings(env: dict[str, str], *, workers: int) -> dict:
     )  # fmt: skip
     timings = {}
     with _server(admin_env, workers=workers) as url, httpx.Client(base_url=url, timeout=120) as c:
-        login = f"/{_admin_prefix()}login/"
+        login = f"{admin_prefix()}login/"
         c.get(login)
         c.post(
             login,
@@ -323,7 +324,7 @@ def _admin_timings(env: dict[str, str], *, workers: int) -> dict:
                 "username": "scale",
                 "password": password,
                 "csrfmiddlewaretoken": c.cookies["csrftoken"],
-                "next": f"/{_admin_prefix()}",
+                "next": admin_prefix(),
             },
             headers={"Referer": url + login},
         )
@@ -331,17 +332,11 @@ def _admin_timings(env: dict[str, str], *, workers: int) -> dict:
             runs = []
             for _ in range(3):
                 started = time.perf_counter()
-                response = c.get(f"/{_admin_prefix()}{page}/")
+                response = c.get(f"{admin_prefix()}{page}/")
                 runs.append((time.perf_counter() - started) * 1000)
             timings[page] = {"status": response.status_code, "best_ms": round(min(runs), 1)}
             _log(f"admin {page}: {timings[page]}")
     return timings
-
-
-def _admin_prefix() -> str:
-    from django.conf import settings
-
-    return settings.ADMIN_URL
 
 
 # --- output ------------------------------------------------------------------------------------

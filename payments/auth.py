@@ -6,14 +6,12 @@ setting is empty: development only, the production system check (payments.checks
 start without them. Settings are read per request, so tests switch them with override_settings.
 """
 
-import hashlib
-import hmac
 import logging
-from collections.abc import Sequence
 
 from django.conf import settings
 from rest_framework.permissions import BasePermission
 
+from core.http.bearer import bearer_token, token_matches
 from payments.errors import ApiTokenInvalid, WebhookSignatureInvalid
 from payments.webhook_signing import webhook_verify
 
@@ -55,11 +53,10 @@ class HasApiToken(BasePermission):
         tokens = settings.API_TOKENS
         if not tokens:
             return True
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(request)
+        if not token:
             reason, challenge = "missing_token", 'Bearer realm="payments"'
-        elif not api_token_matches(token=token, tokens=tokens):
+        elif not token_matches(token=token, tokens=tokens):
             reason, challenge = "unknown_token", 'Bearer realm="payments", error="invalid_token"'
         else:
             return True
@@ -74,15 +71,3 @@ class HasApiToken(BasePermission):
             details={"reason": reason},
             headers={"WWW-Authenticate": challenge},
         )
-
-
-def api_token_matches(*, token: str, tokens: Sequence[str]) -> bool:
-    """Whether `token` is one of `tokens`, in time independent of where or whether it matches.
-
-    Hashing first makes every comparison the same length; no comparison stops the loop.
-    """
-    digest = hashlib.sha256(token.encode()).digest()
-    matched = False
-    for candidate in tokens:
-        matched |= hmac.compare_digest(digest, hashlib.sha256(candidate.encode()).digest())
-    return matched

@@ -9,7 +9,6 @@ import functools
 import logging
 
 import psycopg
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
@@ -20,6 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from core.errors import ApplicationError
+from core.http.paths import is_admin_path
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def not_found(request, exception=None) -> JsonResponse:
 
 
 def csrf_failure(request, reason: str = "") -> HttpResponse:
-    if _is_admin_page(request):
+    if is_admin_path(request.path_info):
         return _admin_refusal(
             request,
             title="Form refused",
@@ -110,7 +110,7 @@ def csrf_failure(request, reason: str = "") -> HttpResponse:
 
 
 def permission_denied(request, exception=None) -> HttpResponse:
-    if _is_admin_page(request):
+    if is_admin_path(request.path_info):
         return _admin_refusal(
             request,
             title="Not allowed",
@@ -119,10 +119,6 @@ def permission_denied(request, exception=None) -> HttpResponse:
             "organizations be deleted.",
         )
     return JsonResponse(error_body("permission_denied", "Permission denied."), status=403)
-
-
-def _is_admin_page(request) -> bool:
-    return request.path_info.startswith(f"/{settings.ADMIN_URL}")
 
 
 def _admin_refusal(request, *, title: str, explanation: str) -> HttpResponse:

@@ -11,7 +11,6 @@ that are read from the database.
 """
 
 import atexit
-import hmac
 import os
 from collections.abc import Awaitable, Callable
 
@@ -22,6 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Gauge, multiprocess
 from prometheus_client.exposition import choose_encoder
 
 from core.db import db_pool_get
+from core.http.bearer import bearer_token, token_matches
 from core.http.exception_handler import error_body, get_only
 
 # "livesum": the instance's total over its live workers (a worker's files go when it exits).
@@ -106,13 +106,7 @@ def metrics_authorized(request: HttpRequest) -> bool:
     """With METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` may scrape. Unset is
     development, or METRICS_INTERNAL_ONLY (core.checks refuses DEBUG=0 with neither)."""
     expected = settings.METRICS_TOKEN
-    if not expected:
-        return True
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    # Constant time: the comparison does not tell a guesser how many characters were right.
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        token.strip().encode(), expected.encode()
-    )
+    return not expected or token_matches(token=bearer_token(request), tokens=[expected])
 
 
 @get_only

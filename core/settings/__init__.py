@@ -93,7 +93,7 @@ INSTALLED_APPS = [
 # APPEND_SLASH would turn a POST to a slash-less URL into a redirect the bank cannot follow.)
 ADMIN_URL = "admin/"
 MIDDLEWARE = [
-    "core.http.fastpath.middleware.AllowedHostMiddleware",
+    "core.http.hosts.AllowedHostMiddleware",
     "core.http.fastpath.middleware.InlineSecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     *(

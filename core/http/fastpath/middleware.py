@@ -5,63 +5,27 @@ process_request/process_response in a worker thread under ASGI. Sessions, auth, 
 CSRF run for the admin only (the only cookie-authenticated part); security headers and
 X-Frame-Options run inline (they only read settings). Subclasses keep Django's behaviour and its
 checks; core/checks.py keeps them in MIDDLEWARE. Unnecessary once Django's stock middleware
-is async-native. Also here, thread-free: the Host check for every path (AllowedHostMiddleware)
-and django-axes' login limiting for the admin only.
+is async-native. Also here, thread-free: django-axes' login limiting for the admin only.
 """
 
-import logging
-
-from asgiref.sync import markcoroutinefunction, sync_to_async
+from asgiref.sync import sync_to_async
 from axes.middleware import AxesMiddleware
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.core.exceptions import DisallowedHost
-from django.http import JsonResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.utils import timezone
 from django.utils.deprecation import MiddlewareMixin
 
-from core.http.exception_handler import error_body
+from core.http.paths import admin_prefix
 
 UPSTREAM = {
     "django.utils.deprecation.MiddlewareMixin.__call__": "Django 5.2.19",
     "django.utils.deprecation.MiddlewareMixin.__acall__": "Django 5.2.19",
 }
-
-# Django's own logger for this event, so existing log filters for it keep working.
-disallowed_host_logger = logging.getLogger("django.security.DisallowedHost")
-
-
-class AllowedHostMiddleware:
-    """Answer a request whose Host is not in ALLOWED_HOSTS with a JSON 400, before anything else
-    runs. Django checks the Host only when something calls request.get_host() (CSRF, redirects,
-    absolute URLs), which the API, health and metrics paths never do."""
-
-    sync_capable = False
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        markcoroutinefunction(self)
-
-    async def __call__(self, request):
-        try:
-            request.get_host()  # Django's own validation: ports, IPv6, ".example.com" patterns
-        except DisallowedHost as exc:
-            disallowed_host_logger.warning("%s", exc)
-            return JsonResponse(
-                error_body("disallowed_host", "The Host header names no host this service serves."),
-                status=400,
-            )
-        return await self.get_response(request)
-
-
-def _admin_prefix() -> str:
-    return f"/{settings.ADMIN_URL}"
 
 
 class AdminOnlyMixin:
@@ -71,7 +35,7 @@ class AdminOnlyMixin:
 
     def __init__(self, get_response):
         super().__init__(get_response)
-        self.admin_prefix = _admin_prefix()
+        self.admin_prefix = admin_prefix()
 
     def __call__(self, request):
         if not request.path_info.startswith(self.admin_prefix):

@@ -1,0 +1,36 @@
+"""The Host check, for every path, before anything else runs."""
+
+import logging
+
+from asgiref.sync import markcoroutinefunction
+from django.core.exceptions import DisallowedHost
+from django.http import JsonResponse
+
+from core.http.exception_handler import error_body
+
+# Django's own logger for this event, so existing log filters for it keep working.
+disallowed_host_logger = logging.getLogger("django.security.DisallowedHost")
+
+
+class AllowedHostMiddleware:
+    """Answer a request whose Host is not in ALLOWED_HOSTS with a JSON 400, before anything else
+    runs. Django checks the Host only when something calls request.get_host() (CSRF, redirects,
+    absolute URLs), which the API, health and metrics paths never do."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request):
+        try:
+            request.get_host()  # Django's own validation: ports, IPv6, ".example.com" patterns
+        except DisallowedHost as exc:
+            disallowed_host_logger.warning("%s", exc)
+            return JsonResponse(
+                error_body("disallowed_host", "The Host header names no host this service serves."),
+                status=400,
+            )
+        return await self.get_response(request)
