@@ -266,7 +266,7 @@ def _sweep_timing(url: str, env: dict[str, str]) -> dict:
     from payments.models import CREDIT_TASK
     from payments.services import _PENDING_WITHOUT_LIVE_JOB
 
-    params = {"grace": 60, "task": CREDIT_TASK, "max_heals": settings.PAYMENTS_HEAL_MAX}
+    params = {"grace": 60, "task": CREDIT_TASK, "max_requeues": settings.PAYMENTS_REQUEUE_MAX}
     with psycopg.connect(url, autocommit=True) as conn:
         timings = []
         for _ in range(5):

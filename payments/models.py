@@ -91,7 +91,7 @@ class Payment(models.Model):
                 condition=models.Q(status="pending"),
                 name="payment_pending_by_payer",
             ),
-            # The sweep (every minute) and reconcile look for pending payments by age. Pending
+            # The requeue (every minute) and reconcile look for pending payments by age. Pending
             # is transient and rare, so the partial index stays a few pages at any table size,
             # where a plain status index would hold every credited payment too.
             models.Index(

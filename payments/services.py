@@ -225,7 +225,7 @@ def payment_credit(*, payment_id: int) -> bool:
 # Pending payments past the grace period with no live credit job (none queued or running), with
 # how many of their credit jobs ended (failed, cancelled; a succeeded one, which cannot leave its
 # payment pending, counts too, so that nothing is retried without bound). Jobs are matched on
-# their arguments, so the ones the sweep or an operator added count too.
+# their arguments, so the ones the requeue or an operator added count too.
 _PENDING_WITHOUT_LIVE_JOB = """
     SELECT p.id, count(j.id) AS ended
     FROM payment p
@@ -234,19 +234,19 @@ _PENDING_WITHOUT_LIVE_JOB = """
     WHERE p.status = 'pending' AND p.created_at < now() - make_interval(secs => %(grace)s)
     GROUP BY p.id
     HAVING count(j.id) FILTER (WHERE j.status IN ('todo', 'doing', 'aborting')) = 0
-       AND (%(max_heals)s::int IS NULL OR count(j.id) <= %(max_heals)s::int)
+       AND (%(max_requeues)s::int IS NULL OR count(j.id) <= %(max_requeues)s::int)
     ORDER BY p.id
     LIMIT 1000
 """
 
 
-def payment_pending_requeue(*, older_than_seconds: int, max_heals: int | None) -> list[int]:
+def payment_pending_requeue(*, older_than_seconds: int, max_requeues: int | None) -> list[int]:
     """Give a new credit job to each pending payment, older than older_than_seconds, that has
     no job queued or running; return their ids.
 
     That is a payment whose job was deleted (by hand, or by a job-table cleanup), or whose
     jobs all ended failed or cancelled. Crediting is idempotent, so a new job is always safe;
-    max_heals bounds how many failed or cancelled jobs a payment may have and still get one
+    max_requeues bounds how many failed or cancelled jobs a payment may have and still get one
     (None: no bound, for an operator who has fixed the cause), so that a payment that cannot be
     credited is not retried for ever: it stays pending, which payments_pending_payments and
     reconcile report.
@@ -255,7 +255,7 @@ def payment_pending_requeue(*, older_than_seconds: int, max_heals: int | None) -
         _statements_run(_timeouts_statements(), cursor)
         cursor.execute(
             _PENDING_WITHOUT_LIVE_JOB,
-            {"grace": older_than_seconds, "task": CREDIT_TASK, "max_heals": max_heals},
+            {"grace": older_than_seconds, "task": CREDIT_TASK, "max_requeues": max_requeues},
         )
         requeued = cursor.fetchall()
         for payment_id, ended in requeued:
@@ -263,14 +263,14 @@ def payment_pending_requeue(*, older_than_seconds: int, max_heals: int | None) -
                 logger.warning("requeueing pending payment without a job payment_id=%s", payment_id)
             else:
                 # The last automatic retry says so, once: after it, only an operator retries.
-                last = max_heals is not None and ended == max_heals
+                last = max_requeues is not None and ended == max_requeues
                 logger.log(
                     logging.ERROR if last else logging.WARNING,
                     "retrying credit of pending payment whose jobs ended without crediting it"
-                    " payment_id=%s ended_jobs=%s max_heals=%s%s",
+                    " payment_id=%s ended_jobs=%s max_requeues=%s%s",
                     payment_id,
                     ended,
-                    max_heals,
+                    max_requeues,
                     " (last automatic retry)" if last else "",
                 )
             _payment_credit_defer(payment_id)

@@ -301,7 +301,7 @@ def run_concurrently(function, calls: list[dict]) -> list:
 WORKER_ENV = {
     "WORKER_HEARTBEAT_SECONDS": "1",
     "WORKER_STALLED_AFTER_SECONDS": "3",
-    "PAYMENTS_SWEEP_CRON": "* * * * * */1",
+    "PAYMENTS_REQUEUE_CRON": "* * * * * */1",
     "PAYMENTS_PENDING_GRACE_SECONDS": "1",
 }
 

@@ -192,26 +192,26 @@ def test_pending_payment_whose_job_was_lost_is_requeued_once():
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM procrastinate_jobs")
 
-    assert len(payment_pending_requeue(older_than_seconds=0, max_heals=3)) == 1
-    assert payment_pending_requeue(older_than_seconds=0, max_heals=3) == []
+    assert len(payment_pending_requeue(older_than_seconds=0, max_requeues=3)) == 1
+    assert payment_pending_requeue(older_than_seconds=0, max_requeues=3) == []
     assert job_statuses() == {"todo": 1}
 
 
-def test_ended_credit_jobs_are_replaced_at_most_max_heals_times():
-    """Each failed or cancelled job of a pending payment gets one successor, until max_heals
-    have ended too; then the payment stays pending for an operator (max_heals=None)."""
+def test_ended_credit_jobs_are_replaced_at_most_max_requeues_times():
+    """Each failed or cancelled job of a pending payment gets one successor, until max_requeues
+    have ended too; then the payment stays pending for an operator (max_requeues=None)."""
     payment_accept(data=operation())
 
     for heal in range(2):
         with connection.cursor() as cursor:
             cursor.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE status = 'todo'")
-        assert len(payment_pending_requeue(older_than_seconds=0, max_heals=2)) == 1, heal
+        assert len(payment_pending_requeue(older_than_seconds=0, max_requeues=2)) == 1, heal
     with connection.cursor() as cursor:
         cursor.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE status = 'todo'")
 
-    assert payment_pending_requeue(older_than_seconds=0, max_heals=2) == []
+    assert payment_pending_requeue(older_than_seconds=0, max_requeues=2) == []
     assert job_statuses() == {"failed": 3}
-    assert len(payment_pending_requeue(older_than_seconds=0, max_heals=None)) == 1
+    assert len(payment_pending_requeue(older_than_seconds=0, max_requeues=None)) == 1
     assert job_statuses() == {"failed": 3, "todo": 1}
 
 
@@ -224,7 +224,7 @@ def test_credit_job_cancelled_by_an_operator_is_replaced():
     job_id = app.job_manager.list_jobs(task=CREDIT_TASK)[0].id
     assert app.job_manager.cancel_job_by_id(job_id)
 
-    assert len(payment_pending_requeue(older_than_seconds=0, max_heals=3)) == 1
+    assert len(payment_pending_requeue(older_than_seconds=0, max_requeues=3)) == 1
     assert job_statuses() == {"cancelled": 1, "todo": 1}
     assert credit_jobs_run() == 1
     assert Payment.objects.get().status == Payment.Status.CREDITED
@@ -243,7 +243,7 @@ def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
     """
     ops = [operation()]
     payment_accept(data=ops[0])
-    with organization_locked() as unlock, worker_running(**FAILING_FAST, PAYMENTS_HEAL_MAX="3"):
+    with organization_locked() as unlock, worker_running(**FAILING_FAST, PAYMENTS_REQUEUE_MAX="3"):
         wait_until(lambda: job_statuses()["failed"] == 1, what="the credit job to fail")
         unlock()
         wait_until(all_credited, what="the sweep to heal the payment")
@@ -252,12 +252,12 @@ def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
 
 
 def test_payment_past_its_heals_stays_pending_visibly_until_an_operator_requeues_it():
-    """With the organization locked for good, the sweep heals the payment PAYMENTS_HEAL_MAX
+    """With the organization locked for good, the sweep heals the payment PAYMENTS_REQUEUE_MAX
     times, then stops; the payment stays pending, named by payment_pending_stale_list, until
     `manage.py payments_requeue` (run once the lock is gone) has it credited."""
     ops = [operation()]
     payment_accept(data=ops[0])
-    with organization_locked() as unlock, worker_running(**FAILING_FAST, PAYMENTS_HEAL_MAX="1"):
+    with organization_locked() as unlock, worker_running(**FAILING_FAST, PAYMENTS_REQUEUE_MAX="1"):
         wait_until(lambda: job_statuses()["failed"] == 2, what="the job and its heal to fail")
         # Three more sweeps (one a second) add no job.
         time.sleep(3)

@@ -64,7 +64,7 @@ def scans(nodes: list[dict], table: str) -> list[tuple[str, str | None]]:
     ]
 
 
-SWEEP_PARAMS = {"grace": 60, "task": CREDIT_TASK, "max_heals": 3}
+SWEEP_PARAMS = {"grace": 60, "task": CREDIT_TASK, "max_requeues": 3}
 
 
 def test_sweep_reads_pending_payments_through_the_partial_index(history):

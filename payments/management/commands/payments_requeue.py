@@ -21,7 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, older_than: int, **options) -> None:
-        requeued = payment_pending_requeue(older_than_seconds=older_than, max_heals=None)
+        requeued = payment_pending_requeue(older_than_seconds=older_than, max_requeues=None)
         self.stdout.write(f"requeued {len(requeued)} pending payments: {requeued}")
         for payment in payment_pending_stale_list(older_than_seconds=older_than):
             self.stdout.write(

@@ -1,0 +1,42 @@
+"""What operators see: health probes, Prometheus metrics, log lines."""
+
+from core.settings import env
+
+HEALTH_DB_TIMEOUT_SECONDS = env.HEALTH_DB_TIMEOUT_SECONDS
+PROMETHEUS_MULTIPROC_DIR = env.PROMETHEUS_MULTIPROC_DIR
+# Prometheus sends `Authorization: Bearer <METRICS_TOKEN>` (its scrape config's
+# `authorization: credentials_file`), or METRICS_INTERNAL_ONLY=1 declares that this port is
+# reachable from the internal network only. With neither, DEBUG=0 refuses to start.
+METRICS_TOKEN = env.METRICS_TOKEN
+METRICS_INTERNAL_ONLY = env.METRICS_INTERNAL_ONLY
+
+LOG_LEVEL = env.LOG_LEVEL
+LOG_FORMAT = env.LOG_FORMAT
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "core.observability.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"()": "core.observability.logs.plain_formatter"},
+        "json": {"()": "core.observability.logs.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # Start-up chatter (task registration); job failures still log at WARNING/ERROR.
+        "procrastinate.periodic": {"level": "WARNING"},
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},
+        # uvicorn's own lines (worker start/stop, errors) in the same format once the app is
+        # loaded. Not the parent "uvicorn": configuring it would reset uvicorn.access and so
+        # undo --no-access-log.
+        "uvicorn.error": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
+}
