@@ -34,8 +34,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.serve import free_port, process_stop, server_start
 from loadtest.storm import StormConfig, StormReport, storm_run
+from testsupport.launch import free_port, process_stop, server_start
 
 ROOT = Path(__file__).resolve().parent.parent
 DUP = 3  # deliveries per operation: 1 new : 2 duplicates, as the reference points

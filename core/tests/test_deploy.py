@@ -21,7 +21,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from core.serve import uvicorn_args
-from payments.tests.fixtures import ROOT, free_port, spawn, stop
+from testsupport.launch import ROOT, free_port, process_stop
+from testsupport.servers import spawn
 
 SECRET_SETTINGS = [
     "SECRET_KEY", "DATABASE_URL", "BANK_WEBHOOK_SECRETS", "API_TOKENS", "METRICS_TOKEN"
@@ -110,7 +111,7 @@ def test_python_m_core_serve_serves_on_port_from_the_environment():
         else:
             pytest.fail("python -m core.serve did not answer /healthz")
     finally:
-        stop(server)
+        process_stop(server)
 
 
 def test_collectstatic_gathers_admin_and_swagger_files(settings, tmp_path):

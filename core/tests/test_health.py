@@ -6,7 +6,8 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.test import Client
 
 from core import health
-from payments.tests.fixtures import free_port, uvicorn_server
+from testsupport.launch import free_port
+from testsupport.servers import uvicorn_server
 
 
 @pytest.fixture

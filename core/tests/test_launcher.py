@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from payments.tests.fixtures import ROOT, free_port, test_database_url
+from testsupport.database import test_database_url
+from testsupport.launch import ROOT, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

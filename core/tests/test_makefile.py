@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from payments.tests.fixtures import ROOT
+from testsupport.launch import ROOT
 
 pytestmark = pytest.mark.skipif(not shutil.which("make"), reason="no make")
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from loadtest.bench import BENCH_INN_PREFIX, _pgbench_binary, pgbench_script
-from payments.tests.fixtures import test_database_url
+from testsupport.database import test_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ from django.db import connection
 from loadtest.history import HISTORY_INN_FIRST, history_load
 from loadtest.scale import Point, _sweep_timing, _warm_up, scale_markdown, scale_plot
 from payments.selectors import reconciliation_report
-from payments.tests.fixtures import test_database_url
+from testsupport.database import test_database_url
 
 pytestmark = pytest.mark.django_db
 

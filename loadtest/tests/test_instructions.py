@@ -7,7 +7,7 @@ import pytest
 
 from loadtest.instructions import COPIES, _measure
 from payments.models import BalanceLog, Payment
-from payments.tests.fixtures import count_rows
+from testsupport.database import count_rows
 
 SECRET = "whsec_" + base64.b64encode(b"instructions-test-secret-0123456").decode()
 

@@ -26,15 +26,9 @@ from loadtest.storm import (
     organizations_generate,
     storm_run,
 )
-from payments.tests.fixtures import (
-    PRODUCTION_ENV,
-    ROOT,
-    WORKER_ENV,
-    payload,
-    start_worker,
-    stop,
-    uvicorn_server,
-)
+from testsupport.deliveries import payload
+from testsupport.launch import ROOT, process_stop
+from testsupport.servers import PRODUCTION_ENV, WORKER_ENV, start_worker, uvicorn_server
 
 # Servers write to the test database: empty it after each test that starts a storm against one.
 real_database = pytest.mark.django_db(transaction=True)
@@ -183,7 +177,7 @@ async def test_background_storm_waits_for_the_worker_and_reports_the_drain():
         with uvicorn_server(workers=1, WEBHOOK_PROCESSING="background", **WORKER_ENV) as url:
             report = await storm_run(StormConfig(url=url, ops=40, dup=3, concurrency=12))
     finally:
-        stop(worker)
+        process_stop(worker)
 
     assert report.ok, report.problems
     assert report.outcomes == {"accepted": 40, "duplicate": 40 * 2 + 2}

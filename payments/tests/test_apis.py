@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client
 
 from payments.models import BalanceLog, Organization, Payment
-from payments.tests.fixtures import EXAMPLE, credit_jobs_run, payload
+from testsupport.deliveries import EXAMPLE, credit_jobs_run, payload
 
 WEBHOOK = "/api/webhook/bank/"
 

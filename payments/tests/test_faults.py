@@ -21,17 +21,10 @@ import httpx
 import psycopg
 import pytest
 
-from payments.tests.fixtures import (
-    WORKER_ENV,
-    free_port,
-    payload,
-    spawn,
-    start_worker,
-    stop,
-    test_database_url,
-    uvicorn_server,
-    uvicorn_start,
-)
+from testsupport.database import test_database_url
+from testsupport.deliveries import payload
+from testsupport.launch import free_port, process_stop
+from testsupport.servers import WORKER_ENV, spawn, start_worker, uvicorn_server, uvicorn_start
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -128,7 +121,7 @@ async def test_server_killed_mid_storm_and_restarted_loses_and_doubles_nothing()
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
-    stop(restarted)
+    process_stop(restarted)
 
     print(f"\nserver killed mid-storm, the bank saw: {dict(bank.seen)}")
     assert {r.status_code for r in responses} == {200}
@@ -250,7 +243,7 @@ async def test_background_database_outage_mid_drain_credits_every_accepted_opera
                 worker = start_worker(DATABASE_URL=url)
             await asyncio.sleep(0.2)
     finally:
-        stop(worker)
+        process_stop(worker)
     assert_books_exact(url, ops)
 
 

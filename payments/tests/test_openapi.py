@@ -10,7 +10,8 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.test import Client
 
-from payments.tests.fixtures import EXAMPLE, payload, signing_snippet_run
+from testsupport.deliveries import EXAMPLE, payload, signing_snippet_run
+from testsupport.servers import PRODUCTION_SECRET
 
 WEBHOOK = "/api/webhook/bank/"
 BALANCE = "/api/organizations/{inn}/balance/"
@@ -192,7 +193,7 @@ def test_the_documented_signing_snippet_signs_a_delivery_production_accepts(
     delivery that a production server (signatures required) credits."""
     description = schema["paths"][WEBHOOK]["post"]["description"]
     snippet = description.split("```python\n")[1].split("```")[0]
-    body, headers = signing_snippet_run(snippet)
+    body, headers = signing_snippet_run(snippet, secret=PRODUCTION_SECRET)
 
     response = httpx.post(
         f"{production_server_url}{WEBHOOK}",

@@ -26,15 +26,11 @@ import pytest
 from django.db import connection
 
 from loadtest.storm import StormConfig, storm_run
-from payments.tests.fixtures import (
-    PRODUCTION_ENV,
-    free_port,
-    payload,
-    stop,
-    test_database_url,
-    uvicorn_server,
-)
 from payments.webhook_signing import webhook_sign_headers
+from testsupport.database import test_database_url
+from testsupport.deliveries import payload
+from testsupport.launch import free_port, process_stop
+from testsupport.servers import PRODUCTION_ENV, uvicorn_server
 
 PGBOUNCER = shutil.which("pgbouncer") or next(
     (path for path in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.path.exists(path)), None
@@ -123,7 +119,7 @@ def _pgbouncer_run(workdir: Path, django_db_blocker) -> Iterator[str]:
                 time.sleep(0.1)
         yield f"postgresql://{user}@127.0.0.1:{port}/{name}"
     finally:
-        stop(process)
+        process_stop(process)
 
 
 def test_duplicate_storm_through_pgbouncer_is_exact(pgbouncer_url):

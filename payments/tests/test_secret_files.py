@@ -14,14 +14,11 @@ import uuid
 import httpx
 import pytest
 
-from payments.tests.fixtures import (
-    PRODUCTION_ENV,
-    ROOT,
-    payload,
-    test_database_url,
-    uvicorn_server,
-)
 from payments.webhook_signing import webhook_sign_headers
+from testsupport.database import test_database_url
+from testsupport.deliveries import payload
+from testsupport.launch import ROOT
+from testsupport.servers import PRODUCTION_ENV, uvicorn_server
 
 SECRET_SETTINGS = [
     "SECRET_KEY",
