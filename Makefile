@@ -8,7 +8,7 @@ WITH_DB := $(PY) scripts/embedded_db.py exec --
 
 export DEBUG ?= 1
 
-.PHONY: help run test worker seed migrate reconcile superuser lint format lock install db-stop \
+.PHONY: help run test test-fast worker seed migrate reconcile superuser lint format lock install db-stop \
 	clean loadtest bench bench-scale bench-instructions
 .DEFAULT_GOAL := help
 
@@ -31,6 +31,11 @@ run: $(VENV)/.installed  ## from nothing to the API on http://127.0.0.1:8000
 
 test: $(VENV)/.installed  ## the whole suite on real PostgreSQL
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
+
+# Everything that starts no process and no browser (pyproject.toml's markers): a change checked
+# in under a minute before the whole suite runs.
+test-fast: $(VENV)/.installed  ## the suite without servers, workers or browsers, under a minute
+	$(WITH_DB) $(PY) -m pytest -m "not processes and not browser" $(PYTEST_ARGS)
 
 worker: $(VENV)/.installed  ## background-mode worker (make run starts one itself in that mode)
 	$(WITH_DB) $(PY) manage.py procrastinate worker

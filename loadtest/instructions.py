@@ -29,7 +29,8 @@ import tempfile
 import time
 
 from loadtest.bench import ROOT, _log, _production_env, _run
-from loadtest.storm import JSON_HEADERS, WEBHOOK_PATH, operations_plan, organizations_generate
+from loadtest.storm import JSON_HEADERS, operations_plan, organizations_generate
+from testsupport.api import WEBHOOK
 
 COPIES = 3  # deliveries per operation: 1 new, 2 duplicates, as `make bench` sends them
 _UNDER_VALGRIND = "LOADTEST_UNDER_VALGRIND"
@@ -154,7 +155,7 @@ async def _deliver(app, body: bytes, headers: list[tuple[bytes, bytes]]) -> int:
     scope = {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": WEBHOOK_PATH, "raw_path": WEBHOOK_PATH.encode(), "query_string": b"",
+        "path": WEBHOOK, "raw_path": WEBHOOK.encode(), "query_string": b"",
         "root_path": "", "headers": headers,
         "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
     }  # fmt: skip

@@ -26,9 +26,8 @@ from typing import NamedTuple
 import httpx
 
 from payments.webhook_signing import webhook_secret_key, webhook_sign_headers
+from testsupport.api import BALANCE, WEBHOOK
 
-WEBHOOK_PATH = "/api/webhook/bank/"
-BALANCE_PATH = "/api/organizations/{inn}/balance/"
 MAX_AMOUNT = 100_000
 LANE_CONNECTIONS = 8  # see lane_sizes
 MAX_GENERATED_ORGS = 1000  # three digits of the INN number the organization within the run
@@ -350,7 +349,7 @@ class _Storm:
     async def _deliver(self, lane: _Lane, operation: _Operation, headers: dict[str, str]) -> None:
         try:
             response, seconds, retried, _ = await self._request(
-                lane.client, "POST", WEBHOOK_PATH, content=operation.body, headers=headers
+                lane.client, "POST", WEBHOOK, content=operation.body, headers=headers
             )
         finally:
             lane.slots.release()
@@ -412,7 +411,7 @@ class _Storm:
         return dict(zip(inns, balances, strict=True))
 
     async def _balance_read(self, inn: str) -> int:
-        path = BALANCE_PATH.format(inn=inn)
+        path = BALANCE.format(inn=inn)
         response, _, _, error = await self._request(
             self.lanes[0].client, "GET", path, headers=self.read_headers
         )

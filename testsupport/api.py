@@ -3,3 +3,6 @@
 WEBHOOK = "/api/webhook/bank/"
 BALANCE = "/api/organizations/{inn}/balance/"
 OPERATION = "/api/operations/{operation_id}/"
+
+# httpx's default keepalive_expiry: how long the client reuses an idle connection.
+CLIENT_IDLE_REUSE_SECONDS = 5.0

@@ -50,6 +50,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem) -> Iterator[None]:
         subprocess.Popen = popen
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, settings) -> None:
+    """Users a test creates in this process get a cheap password hash (Django's advice for
+    tests); a test that starts processes keeps the real one, which its servers verify."""
+    if not any(request.node.get_closest_marker(marker) for marker in COSTLY_MARKERS):
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
     """The test session itself logs in as the owner role (DATABASE_OWNER_URL, when set), as an
@@ -57,6 +65,22 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
     the tables between tests (TRUNCATE, which the serving role may not do). Every server and
     worker a test starts logs in as the serving role (test_database_url), as in production."""
     db_owner_use()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    """The test database commits without waiting for its WAL to reach the disk: a crash could
+    lose the last commits, which no test needs to survive (the fault tests crash their own
+    PostgreSQL), and each of the thousands of commits stops costing an fsync."""
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT format(%s, current_database())",
+                ["ALTER DATABASE %I SET synchronous_commit = off"],
+            )
+            cursor.execute(cursor.fetchone()[0])
+        connection.close()
+        connection.close_pool()  # new sessions take the setting
 
 
 @pytest.fixture
@@ -109,6 +133,23 @@ async def asgi_client() -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=asgi_stack_build())
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         yield client
+
+
+# Safe production settings for the system checks (the servers run on PRODUCTION_ENV).
+PRODUCTION_SETTINGS_SECRET = "whsec_" + "c2VjcmV0LWtleS1vZi10aGUtYmFuay0zMi1ieXRlcyE="
+PRODUCTION_SETTINGS_TOKEN = "reader-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture
+def production_settings(settings):
+    """Safe production settings; each test then breaks one."""
+    settings.DEBUG = False
+    settings.SECRET_KEY = "x" * 20 + "production-secret-key-for-tests-only"
+    settings.BANK_WEBHOOK_SECRETS = [PRODUCTION_SETTINGS_SECRET]
+    settings.API_TOKENS = [PRODUCTION_SETTINGS_TOKEN]
+    settings.METRICS_TOKEN = "metrics-" + PRODUCTION_SETTINGS_TOKEN
+    settings.ALLOWED_HOSTS = ["payments.example.com"]
+    return settings
 
 
 @pytest.fixture(params=["sync", "background"])

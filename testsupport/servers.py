@@ -82,3 +82,14 @@ def worker_running(**env: str) -> Iterator[subprocess.Popen]:
         yield worker
     finally:
         process_stop(worker)
+
+
+def secret_files(tmp_path, values: dict[str, str]) -> dict[str, str]:
+    """Write each value to its own file (with the trailing newline editors add); return the
+    NAME_FILE variables, with NAME itself emptied."""
+    env = {}
+    for name, value in values.items():
+        path = tmp_path / name.lower()
+        path.write_text(value + "\n")
+        env |= {f"{name}_FILE": str(path), name: ""}
+    return env

@@ -99,6 +99,7 @@ def test_serve_sh_and_the_image_start_uvicorn_through_core_serve():
         assert not re.search(r"^[^#]*(uvicorn |--workers)", text, re.M), path
 
 
+@pytest.mark.processes
 def test_python_m_core_serve_serves_on_port_from_the_environment():
     port = free_port()
     server = spawn(["-m", "core.serve"], PORT=str(port), WEB_CONCURRENCY="1")
@@ -170,6 +171,7 @@ def _compose_cli() -> list[str] | None:
     return [legacy] if legacy else None
 
 
+@pytest.mark.processes
 @pytest.mark.skipif(_compose_cli() is None, reason="no `docker compose` or `docker-compose` CLI")
 def test_docker_compose_config_validates_and_requires_the_secrets():
     def config(env: dict) -> subprocess.CompletedProcess:

@@ -75,6 +75,7 @@ def test_operations_endpoints_refuse_other_methods_with_json_405(client, path):
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 
+@pytest.mark.processes
 def test_readyz_is_503_and_healthz_200_when_the_database_is_unreachable():
     """A server whose DATABASE_URL points at a closed port: not ready, but alive, and /readyz
     answers within its own short wait (1 s here) instead of hanging."""

@@ -15,7 +15,7 @@ import pytest
 from testsupport.database import test_database_url
 from testsupport.launch import ROOT, free_port
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
 
 def descendants(pid: int) -> set[int]:

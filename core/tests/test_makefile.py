@@ -8,7 +8,7 @@ import pytest
 
 from testsupport.launch import ROOT
 
-pytestmark = pytest.mark.skipif(not shutil.which("make"), reason="no make")
+pytestmark = [pytest.mark.processes, pytest.mark.skipif(not shutil.which("make"), reason="no make")]
 
 
 def make(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:

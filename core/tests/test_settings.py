@@ -1,5 +1,6 @@
 """core.settings: every variable is read in core.settings.env; a renamed one keeps working."""
 
+import json
 import os
 import re
 import subprocess
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from core.settings import env
+from testsupport.launch import ROOT
+from testsupport.servers import secret_files
 
 RENAMED = ("PAYMENTS_REQUEUE_MAX", "PAYMENTS_HEAL_MAX")
 
@@ -55,3 +58,62 @@ def test_no_other_settings_module_reads_the_environment():
     ]
 
     assert readers == []
+
+
+SECRET_SETTINGS = [
+    "SECRET_KEY",
+    "BANK_WEBHOOK_SECRETS",
+    "API_TOKENS",
+    "METRICS_TOKEN",
+    "DATABASE_URL",
+    "DATABASE_OWNER_URL",
+]
+
+
+PRINT_SETTINGS = (
+    "import json; from django.conf import settings; print(json.dumps({name: getattr(settings, "
+    f"name) for name in {SECRET_SETTINGS!r}}}))"
+)
+
+
+def settings_loaded(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", PRINT_SETTINGS],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.processes
+def test_every_secret_setting_reads_its_file(tmp_path):
+    values = {
+        "SECRET_KEY": "from-a-file-secret-key",
+        "BANK_WEBHOOK_SECRETS": (
+            "whsec_b2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQ=,whsec_bmV3LW5ldy1uZXctbmV3LW5ldy0="
+        ),
+        "API_TOKENS": "token-one-from-a-file,token-two-from-a-file",
+        "METRICS_TOKEN": "metrics-token-from-a-file",
+        "DATABASE_URL": "postgresql://serving@db.example/payments",
+        "DATABASE_OWNER_URL": "postgresql://owner@db.example/payments",
+    }
+    loaded = settings_loaded(secret_files(tmp_path, values))
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert json.loads(loaded.stdout.splitlines()[-1]) == {
+        **values,
+        "BANK_WEBHOOK_SECRETS": values["BANK_WEBHOOK_SECRETS"].split(","),
+        "API_TOKENS": values["API_TOKENS"].split(","),
+    }
+
+
+@pytest.mark.processes
+@pytest.mark.parametrize("name", SECRET_SETTINGS)
+def test_a_secret_set_both_ways_is_refused(tmp_path, name):
+    env = {**secret_files(tmp_path, {name: "from-the-file"}), name: "from-the-environment"}
+    loaded = settings_loaded(env)
+
+    assert loaded.returncode != 0
+    assert f"Set {name} or {name}_FILE, not both" in loaded.stderr

@@ -11,6 +11,7 @@ from testsupport.database import test_database_url
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.processes
 def test_pgbench_script_credits_each_operation_once_and_answers_its_repeats(tmp_path):
     """20 script runs (one operation + two repeats each) on 1 organization: 20 payments, 20
     log rows, and the balance equal to their sum, the duplicates having changed nothing."""

@@ -26,6 +26,7 @@ from loadtest.storm import (
     organizations_generate,
     storm_run,
 )
+from testsupport.api import WEBHOOK
 from testsupport.deliveries import payload
 from testsupport.launch import ROOT, process_stop
 from testsupport.servers import PRODUCTION_ENV, WORKER_ENV, start_worker, uvicorn_server
@@ -97,6 +98,7 @@ def test_storm_against_the_dev_server_unsigned_is_correct(live_server_url):
     assert_storm_exact(json.loads(result.stdout))
 
 
+@pytest.mark.processes
 @real_database
 def test_signed_storm_with_token_against_the_production_server_is_correct(production_url):
     result = loadtest_cli(*small_storm(production_url), BANK_WEBHOOK_SECRET=SECRET, API_TOKEN=TOKEN)
@@ -105,6 +107,7 @@ def test_signed_storm_with_token_against_the_production_server_is_correct(produc
     assert_storm_exact(json.loads(result.stdout))
 
 
+@pytest.mark.processes
 @real_database
 def test_unsigned_storm_against_the_production_server_is_incorrect_and_exits_1(
     production_url,
@@ -126,6 +129,7 @@ def test_unsigned_storm_against_the_production_server_is_incorrect_and_exits_1(
     ]
 
 
+@pytest.mark.processes
 def test_balance_reads_refused_for_want_of_a_token_exit_2(production_url):
     result = loadtest_cli("--url", production_url, "--ops", "1", "--json")
 
@@ -151,9 +155,7 @@ async def test_a_credit_behind_the_storms_back_makes_the_verdict_incorrect(live_
 
     async def credit_once_more(inns: tuple[str, ...]) -> None:
         async with httpx.AsyncClient(base_url=live_server_url) as client:
-            extra = await client.post(
-                "/api/webhook/bank/", json=payload(payer_inn=inns[0], amount=7)
-            )
+            extra = await client.post(WEBHOOK, json=payload(payer_inn=inns[0], amount=7))
         assert extra.json()["status"] == "credited"
 
     report = await storm_run(
@@ -170,6 +172,7 @@ async def test_a_credit_behind_the_storms_back_makes_the_verdict_incorrect(live_
     ]
 
 
+@pytest.mark.processes
 @real_database
 async def test_background_storm_waits_for_the_worker_and_reports_the_drain():
     worker = start_worker()

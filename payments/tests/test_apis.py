@@ -7,9 +7,8 @@ from django.db import connection
 from django.test import Client
 
 from payments.models import BalanceLog, Organization, Payment
+from testsupport.api import WEBHOOK
 from testsupport.deliveries import EXAMPLE, credit_jobs_run, payload
-
-WEBHOOK = "/api/webhook/bank/"
 
 pytestmark = pytest.mark.django_db
 

@@ -12,13 +12,12 @@ import pytest
 
 from payments.models import Payment
 from payments.webhook_signing import webhook_sign_headers
+from testsupport.api import WEBHOOK
 from testsupport.database import count_rows
 from testsupport.deliveries import payload
 from testsupport.servers import PRODUCTION_ENV
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-WEBHOOK = "/api/webhook/bank/"
 
 
 async def chunked(body: bytes, *, size: int = 40) -> AsyncIterator[bytes]:

@@ -4,10 +4,11 @@ no sync code must still give back the connections of requests that did use the O
 import httpx
 import pytest
 
+from testsupport.api import WEBHOOK
 from testsupport.deliveries import payload
 from testsupport.servers import uvicorn_server
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
 
 async def test_orm_requests_give_their_connection_back_to_djangos_pool():
@@ -24,7 +25,7 @@ async def test_orm_requests_give_their_connection_back_to_djangos_pool():
         async with httpx.AsyncClient(base_url=url, timeout=10) as client:
             statuses = []
             for _ in range(40):
-                delivery = await client.post("/api/webhook/bank/", json=payload())
+                delivery = await client.post(WEBHOOK, json=payload())
                 read = await client.get("/api/organizations/1234567890/balance/")
                 statuses += [delivery.status_code, read.status_code]
 

@@ -7,11 +7,10 @@ import pytest
 from django.test import Client
 
 from payments.models import Payment
+from testsupport.api import WEBHOOK
 from testsupport.deliveries import payload
 
 pytestmark = pytest.mark.django_db
-
-WEBHOOK = "/api/webhook/bank/"
 
 
 def post(body: dict):

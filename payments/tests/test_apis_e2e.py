@@ -1,6 +1,7 @@
 """End to end: a real uvicorn with 2 worker processes, hit by parallel HTTP requests."""
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 
@@ -8,16 +9,19 @@ import httpx
 import pytest
 
 from payments.models import BalanceLog, Organization, Payment
+from testsupport.api import WEBHOOK
 from testsupport.database import count_rows
 from testsupport.deliveries import EXAMPLE, payload
+from testsupport.deliveries import signed as signed_headers
+from testsupport.servers import PRODUCTION_SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def test_task_example_is_credited_then_duplicate_and_balance_is_served(live_server_url):
     async with httpx.AsyncClient(base_url=live_server_url) as client:
-        first = await client.post("/api/webhook/bank/", json=EXAMPLE)
-        again = await client.post("/api/webhook/bank/", json=EXAMPLE)
+        first = await client.post(WEBHOOK, json=EXAMPLE)
+        again = await client.post(WEBHOOK, json=EXAMPLE)
         balance = await client.get("/api/organizations/1234567890/balance/")
 
     assert (first.status_code, first.json()["status"]) == (200, "credited")
@@ -37,9 +41,7 @@ async def test_parallel_duplicate_storm_over_http_credits_each_operation_once(li
 
     limits = httpx.Limits(max_connections=len(deliveries))
     async with httpx.AsyncClient(base_url=live_server_url, limits=limits, timeout=30) as client:
-        responses = await asyncio.gather(
-            *(client.post("/api/webhook/bank/", json=body) for body in deliveries)
-        )
+        responses = await asyncio.gather(*(client.post(WEBHOOK, json=body) for body in deliveries))
         balances = {
             inn: (await client.get(f"/api/organizations/{inn}/balance/")).json()["balance"]
             for inn in inns
@@ -56,7 +58,7 @@ async def test_parallel_duplicate_storm_over_http_credits_each_operation_once(li
 async def test_oversized_body_is_413_and_server_stays_healthy(live_server_url):
     async with httpx.AsyncClient(base_url=live_server_url) as client:
         declared = await client.post(
-            "/api/webhook/bank/",
+            WEBHOOK,
             content=b"{" + b" " * (64 * 1024) + b"}",
             headers={"content-type": "application/json"},
         )
@@ -66,9 +68,9 @@ async def test_oversized_body_is_413_and_server_stays_healthy(live_server_url):
                 yield b" " * 1024
 
         streamed = await client.post(
-            "/api/webhook/bank/", content=chunks(), headers={"content-type": "application/json"}
+            WEBHOOK, content=chunks(), headers={"content-type": "application/json"}
         )
-        after = await client.post("/api/webhook/bank/", json=payload())
+        after = await client.post(WEBHOOK, json=payload())
 
     assert declared.status_code == 413
     assert declared.json()["error"]["code"] == "payload_too_large"
@@ -90,11 +92,31 @@ async def test_no_client_input_yields_a_500(live_server_url):
     ]
     async with httpx.AsyncClient(base_url=live_server_url) as client:
         responses = [
-            await client.post(
-                "/api/webhook/bank/", content=body, headers={"content-type": "application/json"}
-            )
+            await client.post(WEBHOOK, content=body, headers={"content-type": "application/json"})
             for body in bodies
         ]
 
     assert [r.status_code for r in responses] == [400] * len(bodies)
     assert all(r.headers["content-type"] == "application/json" for r in responses)
+
+
+def signed(body: bytes) -> dict[str, str]:
+    return signed_headers(body, secret=PRODUCTION_SECRET)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_signed_delivery_for_an_unknown_host_is_refused_and_credits_nothing(
+    production_server_url,
+):
+    body = json.dumps(payload()).encode()
+    async with httpx.AsyncClient(base_url=production_server_url, timeout=30) as client:
+        refused = await client.post(
+            WEBHOOK, content=body, headers={**signed(body), "Host": "attacker.example"}
+        )
+        stored = await count_rows(Payment)
+        accepted = await client.post(WEBHOOK, content=body, headers=signed(body))
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "disallowed_host"
+    assert stored == 0
+    assert (accepted.status_code, accepted.json()["status"]) == (200, "credited")

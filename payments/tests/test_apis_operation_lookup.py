@@ -5,6 +5,7 @@ import uuid
 import httpx
 import pytest
 
+from testsupport.api import WEBHOOK
 from testsupport.deliveries import payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,11 +37,9 @@ async def test_every_accepted_spelling_finds_the_operation(live_server_url):
     """Failed before the fix: every spelling but the lower-case hyphenated one was 404 (Django's
     <uuid:> path converter matches only that one), although the webhook credits them all."""
     async with httpx.AsyncClient(base_url=live_server_url, timeout=30) as client:
-        credited = await client.post(
-            "/api/webhook/bank/", json=payload(operation_id=str(OPERATION_ID).upper())
-        )
+        credited = await client.post(WEBHOOK, json=payload(operation_id=str(OPERATION_ID).upper()))
         repeats = [
-            await client.post("/api/webhook/bank/", json=payload(operation_id=spelling))
+            await client.post(WEBHOOK, json=payload(operation_id=spelling))
             for spelling in SPELLINGS
         ]
         found = [await client.get(f"/api/operations/{spelling}/") for spelling in SPELLINGS]
@@ -55,7 +54,7 @@ async def test_every_accepted_spelling_finds_the_operation(live_server_url):
 async def test_spellings_the_webhook_refuses_are_not_found(live_server_url):
     async with httpx.AsyncClient(base_url=live_server_url, timeout=30) as client:
         refused = [
-            await client.post("/api/webhook/bank/", json=payload(operation_id=spelling))
+            await client.post(WEBHOOK, json=payload(operation_id=spelling))
             for spelling in NOT_OPERATION_IDS
         ]
         looked_up = [

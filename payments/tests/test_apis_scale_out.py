@@ -9,10 +9,15 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from payments.models import BalanceLog, Payment
+from testsupport.api import WEBHOOK
 from testsupport.deliveries import payload
 from testsupport.servers import uvicorn_server
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multi_instance]
+pytestmark = [
+    pytest.mark.processes,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.multi_instance,
+]
 
 COPIES = 6
 
@@ -55,7 +60,7 @@ async def test_duplicate_storm_split_across_two_instances_credits_each_operation
         for wave in waves:
             responses += await asyncio.gather(
                 *(
-                    client.post(f"{two_instances[k % 2]}/api/webhook/bank/", json=op)
+                    client.post(f"{two_instances[k % 2]}{WEBHOOK}", json=op)
                     for op in wave
                     for k in range(COPIES)
                 )

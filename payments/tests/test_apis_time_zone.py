@@ -20,13 +20,13 @@ from payments.services import (
     _payment_process_statements,
     _statements_run_async,
 )
+from testsupport.api import WEBHOOK
 from testsupport.database import test_database_url
 from testsupport.deliveries import operation, payload
 from testsupport.servers import uvicorn_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-WEBHOOK = "/api/webhook/bank/"
 
 # The first of Berlin's two 02:30s on 2024-10-27 (CEST, +02:00); the second is 01:30Z.
 REPEATED_HOUR = "2024-10-27T00:30:00Z"
@@ -48,6 +48,7 @@ def berlin_database(django_db_setup) -> Iterator[str]:
             admin.execute(sql.SQL("ALTER DATABASE {} RESET timezone").format(name))
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize("mode", ["sync", "background"])
 async def test_redelivery_is_a_duplicate_whatever_the_database_time_zone(berlin_database, mode):
     """Failed before the fix (sync mode, the async pool): the redelivery dated in the repeated
@@ -68,6 +69,7 @@ async def test_redelivery_is_a_duplicate_whatever_the_database_time_zone(berlin_
     assert redelivered.json()["status"] == "duplicate"
 
 
+@pytest.mark.processes
 async def test_other_instant_in_the_repeated_hour_is_still_a_conflict(berlin_database):
     """02:30+02:00 and 02:30+01:00 are one local time but two instants: not the same delivery."""
     first = payload(document_date="2024-10-27T02:30:00+02:00")

@@ -23,11 +23,11 @@ from payments.apps import warn_if_unprotected
 from payments.errors import WebhookSignatureInvalid
 from payments.models import BalanceLog, Organization, Payment
 from payments.webhook_signing import webhook_sign_headers, webhook_verify
+from testsupport.api import WEBHOOK
 from testsupport.deliveries import payload
 
 pytestmark = pytest.mark.django_db
 
-WEBHOOK = "/api/webhook/bank/"
 BALANCE = "/api/organizations/1234567890/balance/"
 TOLERANCE = 300
 

@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from testsupport.api import WEBHOOK
 from testsupport.database import serving_role_only, test_database_url
 from testsupport.deliveries import payload
 from testsupport.launch import ROOT, process_stop
@@ -58,12 +59,13 @@ def server_roles() -> set[str]:
 async def deliver_three_times(base: str, ops: list[dict]) -> Counter:
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         responses = await asyncio.gather(
-            *(client.post("/api/webhook/bank/", json=op) for op in ops for _ in range(3))
+            *(client.post(WEBHOOK, json=op) for op in ops for _ in range(3))
         )
     assert {r.status_code for r in responses} == {200}
     return Counter(r.json()["status"] for r in responses)
 
 
+@pytest.mark.processes
 async def test_webhook_credits_exactly_once_as_the_serving_role():
     ops = [payload(payer_inn=INN, amount=100 + i) for i in range(10)]
     with uvicorn_server(workers=1) as base:
@@ -75,6 +77,7 @@ async def test_webhook_credits_exactly_once_as_the_serving_role():
     assert roles == {_serving_role()}
 
 
+@pytest.mark.processes
 async def test_background_mode_credits_exactly_once_as_the_serving_role():
     ops = [payload(payer_inn=INN, amount=200 + i) for i in range(10)]
     worker = start_worker()
@@ -109,6 +112,7 @@ def production_check(database_url: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.processes
 def test_production_check_warns_when_the_serving_role_owns_the_tables():
     """DATABASE_URL set to the owner's URL (one role for everything): warned, not refused."""
     owner = production_check(test_database_url(owner=True))
@@ -119,6 +123,7 @@ def test_production_check_warns_when_the_serving_role_owns_the_tables():
     assert "payments.W00" not in serving.stderr + serving.stdout
 
 
+@pytest.mark.processes
 def test_production_server_with_several_workers_checks_its_role_and_starts():
     """Each uvicorn worker process imports the app inside its event loop, where Django refuses
     synchronous database access: the role check first raised SynchronousOnlyOperation there and

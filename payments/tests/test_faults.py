@@ -21,14 +21,14 @@ import httpx
 import psycopg
 import pytest
 
+from testsupport.api import WEBHOOK
 from testsupport.database import test_database_url
 from testsupport.deliveries import payload
 from testsupport.launch import free_port, process_stop
 from testsupport.servers import WORKER_ENV, spawn, start_worker, uvicorn_server, uvicorn_start
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.processes, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
-WEBHOOK = "/api/webhook/bank/"
 INNS = ["1111111111", "2222222222"]
 
 BOOKS_SQL = """

@@ -6,13 +6,12 @@ import psycopg
 import pytest
 
 from payments.models import Payment
+from testsupport.api import WEBHOOK
 from testsupport.database import count_rows, test_database_url
 from testsupport.deliveries import payload
 from testsupport.servers import uvicorn_server
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
-
-WEBHOOK = "/api/webhook/bank/"
+pytestmark = [pytest.mark.processes, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 
 async def test_job_table_locked_past_lock_timeout_is_503_and_succeeds_once_released():

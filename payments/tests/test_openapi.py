@@ -10,11 +10,9 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.test import Client
 
+from testsupport.api import BALANCE, OPERATION, WEBHOOK
 from testsupport.deliveries import EXAMPLE, payload, signing_snippet_run
 from testsupport.servers import PRODUCTION_SECRET
-
-WEBHOOK = "/api/webhook/bank/"
-BALANCE = "/api/organizations/{inn}/balance/"
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +130,6 @@ def test_docs_page_serves_swagger_ui_from_this_server_not_a_cdn():
 # --- What an integrator reads in the docs (issue 12) ---------------------------------------------
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-OPERATION = "/api/operations/{operation_id}/"
 
 
 def operations(schema: dict):

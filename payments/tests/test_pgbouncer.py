@@ -27,6 +27,7 @@ from django.db import connection
 
 from loadtest.storm import StormConfig, storm_run
 from payments.webhook_signing import webhook_sign_headers
+from testsupport.api import WEBHOOK
 from testsupport.database import test_database_url
 from testsupport.deliveries import payload
 from testsupport.launch import free_port, process_stop
@@ -36,6 +37,7 @@ PGBOUNCER = shutil.which("pgbouncer") or next(
     (path for path in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.path.exists(path)), None
 )
 pytestmark = [
+    pytest.mark.processes,
     pytest.mark.skipif(PGBOUNCER is None, reason="pgbouncer is not installed"),
     pytest.mark.django_db(transaction=True),
 ]
@@ -174,7 +176,7 @@ def test_lock_timeout_holds_through_pgbouncer(pgbouncer_url):
                 timestamp=int(time.time()),
             )
             headers["content-type"] = "application/json"
-            return client.post("/api/webhook/bank/", content=content, headers=headers)
+            return client.post(WEBHOOK, content=content, headers=headers)
 
         assert deliver(first).status_code == 200
         # Another session holds the organization's row, directly on PostgreSQL.

@@ -26,6 +26,7 @@ from payments.services import (
     payment_pending_requeue,
 )
 from payments.tasks import CREDIT_TASK
+from testsupport.api import WEBHOOK
 from testsupport.database import test_database_url
 from testsupport.deliveries import (
     SERVICE_INN,
@@ -143,6 +144,7 @@ def test_simultaneous_runs_of_one_job_credit_once():
     assert Organization.objects.get(inn=INN).balance == 1000
 
 
+@pytest.mark.processes
 def test_duplicate_storm_in_background_mode_enqueues_and_credits_once_per_operation():
     """10 operations x 6 simultaneous deliveries: 10 payments, 10 jobs; a real worker credits
     each once."""
@@ -160,6 +162,7 @@ def test_duplicate_storm_in_background_mode_enqueues_and_credits_once_per_operat
     assert_ledger_exact(ops)
 
 
+@pytest.mark.processes
 def test_worker_killed_mid_job_loses_nothing_and_credits_once():
     """SIGKILL a worker while its jobs hold open transactions; a new worker finishes the work.
 
@@ -232,6 +235,7 @@ def test_credit_job_cancelled_by_an_operator_is_replaced():
 FAILING_FAST = {"PAYMENTS_CREDIT_RETRIES": "1", "DB_LOCK_TIMEOUT_MS": "300"}
 
 
+@pytest.mark.processes
 def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
     """A real worker's credit job exhausts its retries on a locked organization row and ends
     "failed"; once the lock is gone, the sweep gives the payment a new job and it is credited.
@@ -249,6 +253,7 @@ def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
     assert_ledger_exact(ops)
 
 
+@pytest.mark.processes
 def test_payment_past_its_heals_stays_pending_visibly_until_an_operator_requeues_it():
     """With the organization locked for good, the sweep heals the payment PAYMENTS_REQUEUE_MAX
     times, then stops; the payment stays pending, named by payment_pending_stale_list, until
@@ -315,13 +320,14 @@ async def test_metrics_expose_pending_count_and_oldest_age(live_server_url):
     assert metric_value(after, "payments_pending_oldest_age_seconds") == 0
 
 
+@pytest.mark.processes
 async def test_background_mode_end_to_end_over_http_with_a_real_worker():
     """POST -> 200 accepted at once -> status pending -> worker credits -> status credited."""
     ops = [payload(payer_inn="1111111111", amount=500 + i) for i in range(8)]
     with worker_running(), uvicorn_server(WEBHOOK_PROCESSING="background", **WORKER_ENV) as url:
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
             responses = await asyncio.gather(
-                *(client.post("/api/webhook/bank/", json=op) for op in ops for _ in range(3))
+                *(client.post(WEBHOOK, json=op) for op in ops for _ in range(3))
             )
             statuses = Counter(r.json()["status"] for r in responses)
             first = ops[0]["operation_id"]

@@ -11,6 +11,7 @@ from core.http.fastpath.middleware import AdminSessionMiddleware
 from payments.admin import OrganizationAdmin
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import payment_process
+from testsupport.api import WEBHOOK
 from testsupport.deliveries import operation
 
 pytestmark = pytest.mark.django_db
@@ -177,7 +178,7 @@ def test_credit_landing_while_the_organization_is_edited_is_not_lost(admin_clien
     assert (organization.name, organization.balance) == ("Renamed LLC", 1500)
 
 
-SESSION_CASES = [("/api/webhook/bank/", False), ("/admin/login/", True)]
+SESSION_CASES = [(WEBHOOK, False), ("/admin/login/", True)]
 
 
 @pytest.mark.parametrize(("path", "has_session"), SESSION_CASES)

@@ -61,7 +61,7 @@ except ImportError:
         allow_module_level=True,
     )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")

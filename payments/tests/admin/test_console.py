@@ -118,6 +118,7 @@ def test_dates_are_shown_in_the_display_time_zone_with_the_zone_named(admin_clie
     assert "Times in Europe/Moscow (UTC+0300)" in html
 
 
+@pytest.mark.processes
 def test_an_unknown_display_time_zone_stops_the_service_at_startup():
     result = subprocess.run(
         [sys.executable, "-c", "import core.settings"],

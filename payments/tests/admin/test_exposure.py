@@ -18,7 +18,7 @@ from testsupport.database import test_database_url
 from testsupport.launch import ROOT
 from testsupport.servers import PRODUCTION_ENV, uvicorn_server
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery-staple-42"
 LOGIN = "/admin/login/"

@@ -1,10 +1,9 @@
-"""payment_process and organization_seed against real PostgreSQL, one call at a time."""
+"""payment_process against real PostgreSQL, one call at a time."""
 
 import uuid
 from dataclasses import replace
 
 import pytest
-from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from payments.errors import BalanceOverflow, PaymentConflict
@@ -142,26 +141,3 @@ def test_database_refuses_negative_balance_and_non_positive_amounts():
         Organization.objects.create(inn=INN, balance=-1)
     with pytest.raises(IntegrityError), transaction.atomic():
         payment_process(data=operation(amount=0))
-
-
-def test_seed_creates_five_organizations_and_is_idempotent(capsys):
-    call_command("seed_organizations")
-    first = capsys.readouterr().out
-    call_command("seed_organizations")
-    second = capsys.readouterr().out
-
-    assert Organization.objects.count() == 5
-    assert set(Organization.objects.values_list("balance", flat=True)) == {0}
-    assert all(len(inn) == 10 for inn in Organization.objects.values_list("inn", flat=True))
-    assert first.count("created") == 5
-    assert second.count("found") == 5
-
-
-def test_seed_never_resets_a_balance():
-    call_command("seed_organizations", count=1)
-    organization = Organization.objects.get()
-    payment_process(data=operation(payer_inn=organization.inn, amount=500))
-
-    call_command("seed_organizations", count=1)
-
-    assert Organization.objects.get().balance == 500
