@@ -14,9 +14,9 @@ from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 
+from core.errors import ErrorCode
 from core.http.exception_handler import (
     RETRY_AFTER_SECONDS,
-    SERVICE_UNAVAILABLE,
     error_body,
     get_only,
 )
@@ -80,7 +80,7 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     failed = await sync_to_async(readiness_check)()
     if failed:
         return JsonResponse(
-            error_body(SERVICE_UNAVAILABLE, _NOT_READY_MESSAGES[failed], check=failed),
+            error_body(ErrorCode.SERVICE_UNAVAILABLE, _NOT_READY_MESSAGES[failed], check=failed),
             status=503,
             headers={"Retry-After": RETRY_AFTER_SECONDS},
         )

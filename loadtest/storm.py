@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 import httpx
 
+from payments.outcomes import PaymentOutcome
 from payments.webhook_signing import webhook_secret_key, webhook_sign_headers
 from testsupport.api import BALANCE, WEBHOOK
 
@@ -32,7 +33,9 @@ MAX_AMOUNT = 100_000
 LANE_CONNECTIONS = 8  # see lane_sizes
 MAX_GENERATED_ORGS = 1000  # three digits of the INN number the organization within the run
 # The bodies a 200 may carry; "accepted" means a worker credits it later (background mode).
-OUTCOMES = ("credited", "accepted", "duplicate")
+OUTCOMES = tuple(outcome.value for outcome in PaymentOutcome)
+# The answers that acknowledge a new operation: more than one per operation is a double credit.
+ACKNOWLEDGED = (PaymentOutcome.CREDITED.value, PaymentOutcome.ACCEPTED.value)
 NO_RESPONSE = 0  # the status of a delivery whose every attempt failed without an HTTP answer
 JSON_HEADERS = {"content-type": "application/json"}
 _INN = re.compile(r"[0-9]{10}(?:[0-9]{2})?")
@@ -366,7 +369,7 @@ class _Storm:
         if status == 200:
             outcome = _outcome(response.content)
             self.outcomes[outcome] += 1
-            if outcome in ("credited", "accepted"):
+            if outcome in ACKNOWLEDGED:
                 operation.acknowledged += 1
         if self.config.progress is not None:
             self.config.progress("send", len(self.latencies), self.total)
@@ -441,7 +444,7 @@ class _Storm:
         has moved by its expected amount, one has moved further (balances only grow, so it
         never will), or wait_credited runs out. Returns them and the seconds from `since` to
         the read that matched (None if none did)."""
-        waiting = self.outcomes["accepted"] > 0
+        waiting = self.outcomes[PaymentOutcome.ACCEPTED.value] > 0
         deadline = since + self.config.wait_credited
         while True:
             read_at = time.perf_counter()

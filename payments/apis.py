@@ -10,6 +10,7 @@ from core.observability.logs import request_log_bind, request_log_timed
 from payments.auth import HasApiToken, HasBankWebhookSignature
 from payments.models import Payment
 from payments.openapi import balance_schema, operation_schema, webhook_schema
+from payments.outcomes import PaymentOutcome
 from payments.selectors import organization_balance_get, payment_get
 from payments.serializer_fields import (
     PAYER_INN_REGEX,
@@ -19,7 +20,7 @@ from payments.serializer_fields import (
     StrictRegexField,
     StrictUUIDField,
 )
-from payments.services import PaymentData, PaymentOutcome, payment_receive
+from payments.services import PaymentData, payment_receive
 
 MAX_AMOUNT = 10**15
 

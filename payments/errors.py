@@ -1,34 +1,47 @@
 """Domain failures. Each has a stable code and HTTP status (core.http.exception_handler)."""
 
+import enum
+
 from core.errors import ApplicationError
 
 
+class PaymentsErrorCode(str, enum.Enum):
+    """Every `error.code` the payments app sends (core.errors.ErrorCode has the project's)."""
+
+    OPERATION_CONFLICT = "operation_conflict"
+    BALANCE_OVERFLOW = "balance_overflow"
+    ORGANIZATION_NOT_FOUND = "organization_not_found"
+    OPERATION_NOT_FOUND = "operation_not_found"
+    INVALID_SIGNATURE = "invalid_signature"
+    INVALID_TOKEN = "invalid_token"  # noqa: S105 (a code, not a token)
+
+
 class PaymentsError(ApplicationError):
-    code = "payments_error"
+    """The base of the app's failures; raise a subclass."""
 
 
 class PaymentConflict(PaymentsError):
     """The operation_id is already recorded with different content."""
 
     status_code = 409
-    code = "operation_conflict"
+    code = PaymentsErrorCode.OPERATION_CONFLICT
 
 
 class BalanceOverflow(PaymentsError):
     """Crediting would overflow the balance column; nothing was recorded."""
 
     status_code = 422
-    code = "balance_overflow"
+    code = PaymentsErrorCode.BALANCE_OVERFLOW
 
 
 class OrganizationNotFound(PaymentsError):
     status_code = 404
-    code = "organization_not_found"
+    code = PaymentsErrorCode.ORGANIZATION_NOT_FOUND
 
 
 class PaymentNotFound(PaymentsError):
     status_code = 404
-    code = "operation_not_found"
+    code = PaymentsErrorCode.OPERATION_NOT_FOUND
 
 
 class WebhookSignatureInvalid(PaymentsError):
@@ -38,7 +51,7 @@ class WebhookSignatureInvalid(PaymentsError):
     """
 
     status_code = 401
-    code = "invalid_signature"
+    code = PaymentsErrorCode.INVALID_SIGNATURE
     # A 401 must name a scheme (RFC 9110); none is registered for webhook signatures.
     headers = {"WWW-Authenticate": 'StandardWebhooks realm="bank-webhook"'}
 
@@ -47,5 +60,5 @@ class ApiTokenInvalid(PaymentsError):
     """The request carries no bearer token, or one that is not configured in API_TOKENS."""
 
     status_code = 401
-    code = "invalid_token"
+    code = PaymentsErrorCode.INVALID_TOKEN
     headers = {"WWW-Authenticate": 'Bearer realm="payments"'}

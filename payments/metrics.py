@@ -15,21 +15,10 @@ from django.conf import settings
 from django.db import DatabaseError
 from prometheus_client import Counter, Gauge, Histogram
 
+from payments.outcomes import WEBHOOK_OUTCOMES, PaymentOutcome
 from payments.selectors import payment_pending_summary
 
 logger = logging.getLogger(__name__)
-
-WEBHOOK_OUTCOMES = (
-    "credited",
-    "duplicate",
-    "conflict",
-    "invalid",
-    "unauthorized",
-    "too_large",
-    "unavailable",
-    "overflow",
-    "error",
-)
 
 webhook_requests = Counter(
     "payments_webhook_requests",
@@ -56,7 +45,7 @@ def webhook_record(*, outcome: str, amount: int | None, crediting_ms: float | No
     webhook_requests.labels(outcome).inc()
     if crediting_ms is not None:
         crediting_duration.labels(outcome).observe(crediting_ms / 1000)
-    if outcome == "credited" and amount is not None:
+    if outcome == PaymentOutcome.CREDITED.value and amount is not None:
         credited_amount.inc(amount)
 
 

@@ -14,10 +14,16 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from core.http.exception_handler import error_body
+from core.errors import ErrorCode
+from core.http.exception_handler import (
+    PAYLOAD_TOO_LARGE_MESSAGE,
+    SERVICE_UNAVAILABLE_MESSAGE,
+    error_body,
+)
 from core.openapi import ErrorDetailSerializer, error_response
+from payments.errors import PaymentsErrorCode
+from payments.outcomes import PaymentOutcome
 from payments.serializer_fields import INN_PATTERN
-from payments.services import PaymentOutcome
 
 TASK_EXAMPLE = {
     "operation_id": "ccf0a86d-041b-4991-bcf7-e2352f7b8a4a",
@@ -123,7 +129,7 @@ def _method_not_allowed(allowed: str) -> OpenApiResponse:
     return error_response(
         f"Any method other than {allowed} (listed here because OpenAPI has no place for "
         "undeclared methods).",
-        error_body("method_not_allowed", 'Method "PUT" not allowed.'),
+        error_body(ErrorCode.METHOD_NOT_ALLOWED, 'Method "PUT" not allowed.'),
     )
 
 
@@ -131,7 +137,7 @@ SERVICE_UNAVAILABLE = error_response(
     "The database is unreachable, the connection pool is exhausted, or a lock or statement "
     "timed out. The transaction was rolled back, so nothing is half-written; `Retry-After` "
     "says when to retry, and retrying is safe.",
-    error_body("service_unavailable", "Temporarily unavailable, retry later."),
+    error_body(ErrorCode.SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE),
 )
 
 
@@ -160,32 +166,30 @@ def webhook_schema(*, request: type[serializers.Serializer], response):
                 ),
                 examples=[
                     OpenApiExample(
-                        "credited", value={"operation_id": operation_id, "status": "credited"}
-                    ),
-                    OpenApiExample(
-                        "accepted", value={"operation_id": operation_id, "status": "accepted"}
-                    ),
-                    OpenApiExample(
-                        "duplicate", value={"operation_id": operation_id, "status": "duplicate"}
-                    ),
+                        outcome.value,
+                        value={"operation_id": operation_id, "status": outcome.value},
+                    )
+                    for outcome in PaymentOutcome
                 ],
             ),
             400: error_response(
                 "`invalid_request`: a field is missing or invalid (`fields` names each one). "
                 "`malformed_json`: the body is not valid JSON (empty, truncated, NaN, bad UTF-8).",
                 error_body(
-                    "invalid_request",
+                    ErrorCode.INVALID_REQUEST,
                     "The request body is invalid.",
                     fields={"amount": ["Must be a JSON integer."]},
                 ),
-                error_body("malformed_json", "The request body is not a valid JSON document."),
+                error_body(
+                    ErrorCode.MALFORMED_JSON, "The request body is not a valid JSON document."
+                ),
             ),
             401: error_response(
                 "Signature verification is on (`BANK_WEBHOOK_SECRETS` is set) and the "
                 "`webhook-signature` is missing or invalid, or `webhook-timestamp` is outside "
                 "the tolerance. The code names the reason; nothing was recorded.",
                 error_body(
-                    "invalid_signature",
+                    PaymentsErrorCode.INVALID_SIGNATURE,
                     "The webhook signature is invalid.",
                     reason="no_matching_signature",
                 ),
@@ -194,7 +198,7 @@ def webhook_schema(*, request: type[serializers.Serializer], response):
             409: error_response(
                 "The `operation_id` is already recorded with different content. Nothing changed.",
                 error_body(
-                    "operation_conflict",
+                    PaymentsErrorCode.OPERATION_CONFLICT,
                     "This operation_id was already received with different content.",
                     operation_id=operation_id,
                     differing_fields=["amount"],
@@ -203,19 +207,20 @@ def webhook_schema(*, request: type[serializers.Serializer], response):
             ),
             413: error_response(
                 "The body is larger than `MAX_REQUEST_BODY_BYTES` (64 KiB by default).",
-                error_body("payload_too_large", "Request body is larger than the allowed limit."),
+                error_body(ErrorCode.PAYLOAD_TOO_LARGE, PAYLOAD_TOO_LARGE_MESSAGE),
             ),
             415: error_response(
                 "`Content-Type` is not `application/json`.",
                 error_body(
-                    "unsupported_media_type", 'Unsupported media type "text/plain" in request.'
+                    ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    'Unsupported media type "text/plain" in request.',
                 ),
             ),
             422: error_response(
                 "Crediting would overflow the balance column (not expected in practice: amounts "
                 "are capped at 10^15). Nothing was recorded.",
                 error_body(
-                    "balance_overflow",
+                    PaymentsErrorCode.BALANCE_OVERFLOW,
                     "Crediting this amount would overflow the organization's balance.",
                     payer_inn=TASK_EXAMPLE["payer_inn"],
                 ),
@@ -229,7 +234,7 @@ READ_TOKEN_REQUIRED = error_response(
     "Read tokens are on (`API_TOKENS` is set) and `Authorization: Bearer <token>` is missing or "
     "not one of them (`reason`: `missing_token` or `unknown_token`).",
     error_body(
-        "invalid_token",
+        PaymentsErrorCode.INVALID_TOKEN,
         "A valid `Authorization: Bearer <token>` header is required.",
         reason="missing_token",
     ),
@@ -269,7 +274,9 @@ def balance_schema(*, response):
             404: error_response(
                 "No organization has this INN.",
                 error_body(
-                    "organization_not_found", "No organization with this INN.", inn="0000000000"
+                    PaymentsErrorCode.ORGANIZATION_NOT_FOUND,
+                    "No organization with this INN.",
+                    inn="0000000000",
                 ),
             ),
             405: _method_not_allowed("GET"),
@@ -327,7 +334,7 @@ def operation_schema(*, response):
             404: error_response(
                 "No operation has this id (or the id is not a UUID: `not_found`).",
                 error_body(
-                    "operation_not_found",
+                    PaymentsErrorCode.OPERATION_NOT_FOUND,
                     "No operation with this operation_id.",
                     operation_id=operation_id,
                 ),

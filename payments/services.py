@@ -25,14 +25,9 @@ from procrastinate.contrib.django import app as jobs
 from core.db import db_pool_get, db_timeouts_local
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import CREDIT_TASK, Organization, Payment
+from payments.outcomes import PaymentOutcome
 
 logger = logging.getLogger(__name__)
-
-
-class PaymentOutcome(enum.Enum):
-    CREDITED = "credited"
-    ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"
 
 
 @dataclass(frozen=True)

@@ -14,48 +14,50 @@ from functools import cache
 
 from django.urls import reverse
 
-from core.http.exception_handler import SERVICE_UNAVAILABLE
+from core.errors import ErrorCode
 from core.http.layer import HttpLayer, Message, Receive, Scope, Send
 from core.observability import metrics as core_metrics
 from core.observability.logs import RequestContext, request_context
 from payments import metrics
-from payments.errors import BalanceOverflow, PaymentConflict
-from payments.services import PaymentOutcome
+from payments.errors import PaymentsErrorCode
+from payments.outcomes import DeliveryFailure, PaymentOutcome
 
 logger = logging.getLogger("payments.webhook")
 
 # Webhook answers are a few hundred bytes; this only bounds what is kept to read the outcome.
 _MAX_OBSERVED_BODY = 64 * 1024
 
-_OUTCOME_BY_ERROR_CODE = {
-    PaymentConflict.code: "conflict",
-    BalanceOverflow.code: "overflow",
-    SERVICE_UNAVAILABLE: "unavailable",
-    "payload_too_large": "too_large",
+# Error codes that name their own failure; any other 4xx is an invalid request.
+_FAILURE_BY_ERROR_CODE = {
+    PaymentsErrorCode.OPERATION_CONFLICT.value: DeliveryFailure.CONFLICT.value,
+    PaymentsErrorCode.BALANCE_OVERFLOW.value: DeliveryFailure.OVERFLOW.value,
+    ErrorCode.SERVICE_UNAVAILABLE.value: DeliveryFailure.UNAVAILABLE.value,
+    ErrorCode.PAYLOAD_TOO_LARGE.value: DeliveryFailure.TOO_LARGE.value,
 }
 _SUCCESS_OUTCOMES = frozenset(outcome.value for outcome in PaymentOutcome)
 _LOG_LEVELS = {
-    "conflict": logging.WARNING,
-    "unauthorized": logging.WARNING,
-    "unavailable": logging.WARNING,
-    "overflow": logging.ERROR,
-    "error": logging.ERROR,
+    DeliveryFailure.CONFLICT.value: logging.WARNING,
+    DeliveryFailure.UNAUTHORIZED.value: logging.WARNING,
+    DeliveryFailure.UNAVAILABLE.value: logging.WARNING,
+    DeliveryFailure.OVERFLOW.value: logging.ERROR,
+    DeliveryFailure.ERROR.value: logging.ERROR,
 }
 
 
 def webhook_outcome(status: int | None, body: dict) -> str:
-    """Name what happened to one delivery, from the response's status and JSON body."""
+    """Name what happened to one delivery (a WEBHOOK_OUTCOMES value), from the response's
+    status and JSON body."""
     if status is not None and 200 <= status < 300:
         reported = body.get("status")
-        return reported if reported in _SUCCESS_OUTCOMES else "error"
+        return reported if reported in _SUCCESS_OUTCOMES else DeliveryFailure.ERROR.value
     if status in (401, 403):
-        return "unauthorized"
+        return DeliveryFailure.UNAUTHORIZED.value
     code = _error_code(body)
-    if code in _OUTCOME_BY_ERROR_CODE:
-        return _OUTCOME_BY_ERROR_CODE[code]
+    if code in _FAILURE_BY_ERROR_CODE:
+        return _FAILURE_BY_ERROR_CODE[code]
     if status is not None and 400 <= status < 500:
-        return "invalid"
-    return "error"
+        return DeliveryFailure.INVALID.value
+    return DeliveryFailure.ERROR.value
 
 
 @cache

@@ -17,16 +17,11 @@ import json
 
 from django.conf import settings
 
+from core.errors import ErrorCode
+from core.http.exception_handler import PAYLOAD_TOO_LARGE_MESSAGE, error_body
 from core.http.layer import HttpLayer, Message, Receive, Scope, Send
 
-_TOO_LARGE = json.dumps(
-    {
-        "error": {
-            "code": "payload_too_large",
-            "message": "Request body is larger than the allowed limit.",
-        }
-    }
-).encode()
+_TOO_LARGE = json.dumps(error_body(ErrorCode.PAYLOAD_TOO_LARGE, PAYLOAD_TOO_LARGE_MESSAGE)).encode()
 
 
 DRAIN_FACTOR = 16

@@ -7,6 +7,7 @@ Every error body has the same shape, so the bank's client and operators can rely
 
 import functools
 import logging
+from enum import Enum
 
 import psycopg
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -18,18 +19,20 @@ from procrastinate.exceptions import ConnectorException
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ErrorCode
 from core.http.paths import is_admin_path
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = "2"
-# The code of every 503 (database down, pool exhausted, lock/statement timeout, not ready).
-SERVICE_UNAVAILABLE = "service_unavailable"
+PAYLOAD_TOO_LARGE_MESSAGE = "Request body is larger than the allowed limit."
+# Database down, pool exhausted, lock or statement timeout, not ready: the sender may retry.
+SERVICE_UNAVAILABLE_MESSAGE = "Temporarily unavailable, retry later."
 
 
-def error_body(code: str, message: str, **extra) -> dict:
-    return {"error": {"code": code, "message": message, **extra}}
+def error_body(code: Enum | str, message: str, **extra) -> dict:
+    """The one error shape: {"error": {"code", "message", ...}}."""
+    return {"error": {"code": getattr(code, "value", code), "message": message, **extra}}
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -43,17 +46,17 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return Response(
-            error_body("invalid_request", "The request body is invalid.", fields=fields),
+            error_body(ErrorCode.INVALID_REQUEST, "The request body is invalid.", fields=fields),
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, exceptions.ParseError):
         return Response(
-            error_body("malformed_json", "The request body is not a valid JSON document."),
+            error_body(ErrorCode.MALFORMED_JSON, "The request body is not a valid JSON document."),
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, RequestDataTooBig):
         return Response(
-            error_body("payload_too_large", "Request body is larger than the allowed limit."),
+            error_body(ErrorCode.PAYLOAD_TOO_LARGE, PAYLOAD_TOO_LARGE_MESSAGE),
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, Http404):
@@ -81,7 +84,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         # back, so nothing is half-written and the sender can safely retry.
         logger.error("database unavailable: %s", type(exc.__cause__ or exc).__name__)
         return Response(
-            error_body(SERVICE_UNAVAILABLE, "Temporarily unavailable, retry later."),
+            error_body(ErrorCode.SERVICE_UNAVAILABLE, SERVICE_UNAVAILABLE_MESSAGE),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": RETRY_AFTER_SECONDS},
         )
@@ -89,13 +92,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 
 
 def bad_request(request, exception=None) -> JsonResponse:
-    return JsonResponse(error_body("bad_request", "Bad request."), status=400)
+    return JsonResponse(error_body(ErrorCode.BAD_REQUEST, "Bad request."), status=400)
 
 
 # Exempt: an unknown path is a 404 whatever the method (CSRF would answer a POST with 403).
 @csrf_exempt
 def not_found(request, exception=None) -> JsonResponse:
-    return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return JsonResponse(error_body(ErrorCode.NOT_FOUND, "Not found."), status=404)
 
 
 def csrf_failure(request, reason: str = "") -> HttpResponse:
@@ -106,7 +109,7 @@ def csrf_failure(request, reason: str = "") -> HttpResponse:
             explanation="This form was not accepted: it was sent from another site, or its "
             "security token expired. Reload the page and send it again.",
         )
-    return JsonResponse(error_body("csrf_failed", "CSRF verification failed."), status=403)
+    return JsonResponse(error_body(ErrorCode.CSRF_FAILED, "CSRF verification failed."), status=403)
 
 
 def permission_denied(request, exception=None) -> HttpResponse:
@@ -118,7 +121,7 @@ def permission_denied(request, exception=None) -> HttpResponse:
             "permanent record: they cannot be added, changed or deleted here, and neither can "
             "organizations be deleted.",
         )
-    return JsonResponse(error_body("permission_denied", "Permission denied."), status=403)
+    return JsonResponse(error_body(ErrorCode.PERMISSION_DENIED, "Permission denied."), status=403)
 
 
 def _admin_refusal(request, *, title: str, explanation: str) -> HttpResponse:
@@ -130,7 +133,7 @@ def _admin_refusal(request, *, title: str, explanation: str) -> HttpResponse:
 
 
 def server_error(request) -> JsonResponse:
-    return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+    return JsonResponse(error_body(ErrorCode.SERVER_ERROR, "Internal server error."), status=500)
 
 
 def get_only(view):
@@ -140,7 +143,7 @@ def get_only(view):
     async def wrapper(request, *args, **kwargs):
         if request.method not in ("GET", "HEAD"):
             return JsonResponse(
-                error_body("method_not_allowed", f'Method "{request.method}" not allowed.'),
+                error_body(ErrorCode.METHOD_NOT_ALLOWED, f'Method "{request.method}" not allowed.'),
                 status=405,
                 headers={"Allow": "GET, HEAD"},
             )

@@ -6,6 +6,7 @@ from asgiref.sync import markcoroutinefunction
 from django.core.exceptions import DisallowedHost
 from django.http import JsonResponse
 
+from core.errors import ErrorCode
 from core.http.exception_handler import error_body
 
 # Django's own logger for this event, so existing log filters for it keep working.
@@ -30,7 +31,9 @@ class AllowedHostMiddleware:
         except DisallowedHost as exc:
             disallowed_host_logger.warning("%s", exc)
             return JsonResponse(
-                error_body("disallowed_host", "The Host header names no host this service serves."),
+                error_body(
+                    ErrorCode.DISALLOWED_HOST, "The Host header names no host this service serves."
+                ),
                 status=400,
             )
         return await self.get_response(request)

@@ -21,6 +21,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Gauge, multiprocess
 from prometheus_client.exposition import choose_encoder
 
 from core.db import db_pool_get
+from core.errors import ErrorCode
 from core.http.bearer import bearer_token, token_matches
 from core.http.exception_handler import error_body, get_only
 
@@ -114,7 +115,7 @@ async def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, or OpenMetrics when the scraper's Accept header asks for it."""
     if not metrics_authorized(request):
         return JsonResponse(
-            error_body("not_authenticated", "A valid metrics bearer token is required."),
+            error_body(ErrorCode.NOT_AUTHENTICATED, "A valid metrics bearer token is required."),
             status=401,
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )

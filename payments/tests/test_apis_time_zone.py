@@ -15,11 +15,8 @@ from django.db import connection
 from psycopg import sql
 
 from core.db import db_pool_close, db_pool_open
-from payments.services import (
-    PaymentOutcome,
-    _payment_process_statements,
-    _statements_run_async,
-)
+from payments.outcomes import PaymentOutcome
+from payments.services import _payment_process_statements, _statements_run_async
 from testsupport.api import WEBHOOK
 from testsupport.database import test_database_url
 from testsupport.deliveries import operation, payload

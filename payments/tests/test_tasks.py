@@ -17,14 +17,9 @@ from django.db import connection
 from django.db.models import Sum
 
 from payments.models import BalanceLog, Organization, Payment
+from payments.outcomes import PaymentOutcome
 from payments.selectors import payment_pending_stale_list
-from payments.services import (
-    PaymentData,
-    PaymentOutcome,
-    payment_accept,
-    payment_credit,
-    payment_pending_requeue,
-)
+from payments.services import PaymentData, payment_accept, payment_credit, payment_pending_requeue
 from payments.tasks import CREDIT_TASK
 from testsupport.api import WEBHOOK
 from testsupport.database import test_database_url

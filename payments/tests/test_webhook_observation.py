@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.db import db_pool_close, db_pool_open
 from core.observability.logs import RequestIdFilter, json_formatter
-from payments.metrics import WEBHOOK_OUTCOMES
+from payments.outcomes import WEBHOOK_OUTCOMES
 from payments.webhook_observation import webhook_outcome
 from testsupport.api import WEBHOOK
 from testsupport.deliveries import payload

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from payments.errors import PaymentConflict
-from payments.services import PaymentData, PaymentOutcome, payment_process_async
+from payments.outcomes import PaymentOutcome
+from payments.services import PaymentData, payment_process_async
 from testsupport.deliveries import deliver_concurrently
 
 INNS = ["1111111111", "2222222222", "333333333333"]  # new organizations, created by payment

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from payments.services import PaymentOutcome
+from payments.outcomes import PaymentOutcome
 from testsupport.deliveries import SERVICE_INN, books, deliver_concurrently, operation
 
 pytestmark = pytest.mark.django_db(transaction=True)
