@@ -78,9 +78,9 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
-            # The admin's prefix search (LIKE 'abc%', payments.admin._prefix_search); payer_inn
-            # has one already, from its foreign key, and operation_id is searched as a range
-            # of its unique index.
+            # The admin's prefix search (LIKE 'abc%', payments.admin.search.prefix_search);
+            # payer_inn has one already, from its foreign key, and operation_id is searched as
+            # a range of its unique index.
             models.Index(
                 OpClass("document_number", name="varchar_pattern_ops"),
                 name="payment_document_number_prefix",

@@ -1,5 +1,5 @@
 """Drop the index on operation_id::text: the admin's search by the start of an operation id now
-reads a range of operation_id's unique index (payments.admin._operation_id_range).
+reads a range of operation_id's unique index (payments.admin.search.operation_id_range).
 
 At ten million payments it was the largest index (563 MB), and every new payment wrote to a
 random page of it: after each checkpoint a full-page image in the WAL (docs/scaling.md).

@@ -8,7 +8,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from core.http.fastpath.middleware import AdminSessionMiddleware
-from payments.admin import OrganizationAdmin
+from payments.admin.organization import OrganizationAdmin
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import payment_process
 from testsupport.api import WEBHOOK

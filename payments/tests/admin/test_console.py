@@ -17,7 +17,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from payments.admin import COUNT_CAP, CappedCountPaginator, PaymentAdmin
+from payments.admin.console import COUNT_CAP, CappedCountPaginator
+from payments.admin.payment import PaymentAdmin
 from payments.display import money_format, money_parse
 from payments.models import BalanceLog, Organization, Payment
 from payments.services import payment_accept, payment_process
