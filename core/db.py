@@ -3,8 +3,7 @@
 Django's ORM is sync, so each use from an async view costs a thread hop; this pool runs the
 transaction on the event loop instead, on the same database and settings as Django's connection.
 db_lifespan opens it at server startup; without one (no lifespan: runserver, Daphne, the test
-client) callers fall back to Django's connection (payments.services.payment_receive). History:
-docs/performance.md.
+client) callers fall back to Django's connection (payments.services.crediting.payment_receive).
 """
 
 import select

@@ -7,10 +7,10 @@ With DATABASE_URL set (make bench sets it, to the embedded PostgreSQL unless you
    signed webhooks and read tokens (generated for this run);
 2. runs the duplicate storm (loadtest.storm) for a spread case (5 organizations) and a hot case
    (1 organization) at --concurrency, then a burst at --burst-concurrency for correctness;
-3. runs pgbench with a script built from the service's own SQL constants (payments.services):
-   per operation one crediting transaction and two duplicate transactions, statement for
-   statement what the service sends, at the same concurrency: the database's ceiling for
-   this mix on this machine;
+3. runs pgbench with a script built from the service's own SQL constants
+   (payments.services.crediting): per operation one crediting transaction and two duplicate
+   transactions, statement for statement what the service sends, at the same concurrency:
+   the database's ceiling for this mix on this machine;
 4. runs the spread storm once more against the service in background mode (a server and a
    procrastinate worker): acknowledgement rate and latency, and how long the worker takes to
    drain the backlog after the last delivery;
@@ -203,13 +203,13 @@ def _storm_row(name: str, concurrency: int, report: StormReport, *, drain: bool 
 
 def pgbench_script() -> str:
     """One operation as the service handles it: the crediting transaction, then two duplicate
-    deliveries; built from payments.services' SQL constants, with pgbench variables bound where
-    the service binds Python values (same statements, same order, same parameters)."""
+    deliveries; built from payments.services.crediting's SQL constants, with pgbench variables
+    bound where the service binds Python values (same statements, same order, same parameters)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
     django.setup()
-    from payments import services
+    from payments.services import crediting
 
     operation_id = "(lpad(to_hex(:r::bigint), 16, '0') || '0000000000000000')::uuid"
     values = {
@@ -229,9 +229,9 @@ def pgbench_script() -> str:
             sql = sql.replace("%s", value, 1)
         return " ".join(sql.split())  # one line: pgbench's \gset must end the command's line
 
-    lock = bind(services._LOCK_OPERATION, ":r::bigint") + ";"
-    insert = bind(services._INSERT_PAYMENT)
-    duplicate = ["BEGIN;", lock, insert + ";", bind(services._PAYMENT_FIELDS_DIFFERING)]
+    lock = bind(crediting.LOCK_OPERATION, ":r::bigint") + ";"
+    insert = bind(crediting.INSERT_PAYMENT)
+    duplicate = ["BEGIN;", lock, insert + ";", bind(crediting.PAYMENT_FIELDS_DIFFERING)]
     return "\n".join(
         [
             r"\set r random(1, 9223372036854775806)",
@@ -240,8 +240,8 @@ def pgbench_script() -> str:
             "BEGIN;",
             lock,
             insert + r" \gset p_",
-            bind(services._ENSURE_ORGANIZATION, values["payer_inn"]) + ";",
-            bind(services._CREDIT_ORGANIZATION) + ";",
+            bind(crediting.ENSURE_ORGANIZATION, values["payer_inn"]) + ";",
+            bind(crediting.CREDIT_ORGANIZATION) + ";",
             "COMMIT;",
             *duplicate[:-1],
             duplicate[-1] + ";",

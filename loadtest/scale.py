@@ -255,7 +255,7 @@ def _operator_timings(url: str, env: dict[str, str], *, workers: int) -> dict:
 
 
 def _sweep_timing(url: str, env: dict[str, str]) -> dict:
-    """The sweep's query (payments.services._PENDING_WITHOUT_LIVE_JOB), as its job runs it."""
+    """The sweep's query (payments.crediting.PENDING_WITHOUT_LIVE_JOB), as its job runs it."""
     os.environ.update(env)
     import django
 
@@ -264,16 +264,16 @@ def _sweep_timing(url: str, env: dict[str, str]) -> dict:
     from django.conf import settings
 
     from payments.models import CREDIT_TASK
-    from payments.services import _PENDING_WITHOUT_LIVE_JOB
+    from payments.services.requeue import PENDING_WITHOUT_LIVE_JOB
 
     params = {"grace": 60, "task": CREDIT_TASK, "max_requeues": settings.PAYMENTS_REQUEUE_MAX}
     with psycopg.connect(url, autocommit=True) as conn:
         timings = []
         for _ in range(5):
             started = time.perf_counter()
-            conn.execute(_PENDING_WITHOUT_LIVE_JOB, params).fetchall()
+            conn.execute(PENDING_WITHOUT_LIVE_JOB, params).fetchall()
             timings.append((time.perf_counter() - started) * 1000)
-        plan = conn.execute("EXPLAIN " + _PENDING_WITHOUT_LIVE_JOB, params).fetchall()
+        plan = conn.execute("EXPLAIN " + PENDING_WITHOUT_LIVE_JOB, params).fetchall()
     indexes = sorted({line for (line,) in plan if " using " in line.lower()})
     _log(f"sweep query: {statistics.median(timings):.2f} ms")
     return {"median_ms": round(statistics.median(timings), 2), "plan": [i.strip() for i in indexes]}

@@ -20,7 +20,7 @@ from payments.serializer_fields import (
     StrictRegexField,
     StrictUUIDField,
 )
-from payments.services import PaymentData, payment_receive
+from payments.services.crediting import PaymentData, payment_receive
 
 MAX_AMOUNT = 10**15
 

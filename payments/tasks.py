@@ -15,7 +15,8 @@ from procrastinate import RetryStrategy
 from procrastinate.contrib.django import app
 
 from payments.models import CREDIT_TASK
-from payments.services import payment_credit, payment_pending_requeue
+from payments.services.crediting import payment_credit
+from payments.services.requeue import payment_pending_requeue
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from django.db import connection
 
 from payments.models import CREDIT_TASK
 from payments.openapi import TASK_EXAMPLE
-from payments.services import PaymentData, payment_credit, payment_process_async
+from payments.services.crediting import PaymentData, payment_credit, payment_process_async
 from payments.webhook_signing import webhook_sign_headers
 
 # The task's example payload, verbatim (the API docs show it too).

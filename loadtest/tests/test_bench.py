@@ -43,10 +43,10 @@ def test_pgbench_script_credits_each_operation_once_and_answers_its_repeats(tmp_
 
 
 def test_pgbench_script_uses_the_services_statements():
-    from payments import services
+    from payments.services import crediting
 
     script = pgbench_script()
-    for statement in (services._LOCK_OPERATION, services._ENSURE_ORGANIZATION):
+    for statement in (crediting.LOCK_OPERATION, crediting.ENSURE_ORGANIZATION):
         head = " ".join(statement.split()).split("%s")[0]
         assert head in script
     assert script.count("ON CONFLICT (operation_id) DO NOTHING RETURNING id") == 3

@@ -16,7 +16,8 @@ from psycopg import sql
 
 from core.db import db_pool_close, db_pool_open
 from payments.outcomes import PaymentOutcome
-from payments.services import _payment_process_statements, _statements_run_async
+from payments.services.crediting import payment_process_steps
+from payments.services.sql_steps import steps_run_async
 from testsupport.api import WEBHOOK
 from testsupport.database import test_database_url
 from testsupport.deliveries import operation, payload
@@ -117,7 +118,7 @@ async def test_identity_is_compared_as_instants_in_a_session_of_any_time_zone(
         outcomes = []
         for _ in range(2):
             async with conn.transaction(), conn.cursor() as cursor:
-                result = await _statements_run_async(_payment_process_statements(data), cursor)
+                result = await steps_run_async(payment_process_steps(data), cursor)
                 outcomes.append(result.outcome)
 
     assert outcomes == [PaymentOutcome.CREDITED, PaymentOutcome.DUPLICATE]

@@ -14,7 +14,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from payments.models import BalanceLog, Organization, Payment
-from payments.services import payment_accept, payment_credit, payment_process
+from payments.services.crediting import payment_accept, payment_credit, payment_process
 from testsupport.database import serving_role_only, test_database_url
 from testsupport.deliveries import SERVICE_INN, operation
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from payments.selectors import payment_pending_stale_list, reconciliation_report
-from payments.services import payment_process
+from payments.services.crediting import payment_process
 from testsupport.deliveries import operation
 
 # These tests break ledgers on purpose, as only the owner's escape hatch can (docs/security.md).

@@ -19,7 +19,8 @@ from django.db.models import Sum
 from payments.models import BalanceLog, Organization, Payment
 from payments.outcomes import PaymentOutcome
 from payments.selectors import payment_pending_stale_list
-from payments.services import PaymentData, payment_accept, payment_credit, payment_pending_requeue
+from payments.services.crediting import PaymentData, payment_accept, payment_credit
+from payments.services.requeue import payment_pending_requeue
 from payments.tasks import CREDIT_TASK
 from testsupport.api import WEBHOOK
 from testsupport.database import test_database_url

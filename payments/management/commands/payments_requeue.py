@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 
 from payments.selectors import payment_pending_stale_list
-from payments.services import payment_pending_requeue
+from payments.services.requeue import payment_pending_requeue
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 from faker import Faker
 
-from payments.services import organization_seed
+from payments.services.seeding import organization_seed
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from core.http.fastpath.middleware import AdminSessionMiddleware
 from payments.admin.organization import OrganizationAdmin
 from payments.models import BalanceLog, Organization, Payment
-from payments.services import payment_process
+from payments.services.crediting import payment_process
 from testsupport.api import WEBHOOK
 from testsupport.deliveries import operation
 

@@ -27,7 +27,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from payments.models import Organization
-from payments.services import payment_accept, payment_process
+from payments.services.crediting import payment_accept, payment_process
 from testsupport.deliveries import operation, signing_snippet_run
 from testsupport.launch import ROOT
 from testsupport.servers import PRODUCTION_ENV, PRODUCTION_SECRET, uvicorn_server

@@ -21,7 +21,7 @@ from payments.admin.console import COUNT_CAP, CappedCountPaginator
 from payments.admin.payment import PaymentAdmin
 from payments.display import money_format, money_parse
 from payments.models import BalanceLog, Organization, Payment
-from payments.services import payment_accept, payment_process
+from payments.services.crediting import payment_accept, payment_process
 from testsupport.deliveries import operation
 
 pytestmark = pytest.mark.django_db

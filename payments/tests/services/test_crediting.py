@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import BalanceLog, Organization, Payment
 from payments.outcomes import PaymentOutcome
-from payments.services import PaymentData, PaymentResult, advisory_key, payment_process
+from payments.services.crediting import PaymentData, PaymentResult, advisory_key, payment_process
 from testsupport.deliveries import SERVICE_INN
 from testsupport.deliveries import operation as service_operation
 

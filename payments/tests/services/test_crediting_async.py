@@ -8,7 +8,7 @@ import pytest
 from core.db import db_pool_get
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.outcomes import PaymentOutcome
-from payments.services import PaymentResult, payment_process_async, payment_receive
+from payments.services.crediting import PaymentResult, payment_process_async, payment_receive
 from testsupport.deliveries import books, operation
 
 pytestmark = pytest.mark.django_db(transaction=True)

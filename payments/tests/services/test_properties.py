@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from payments.errors import PaymentConflict
 from payments.outcomes import PaymentOutcome
-from payments.services import PaymentData, payment_process_async
+from payments.services.crediting import PaymentData, payment_process_async
 from testsupport.deliveries import deliver_concurrently
 
 INNS = ["1111111111", "2222222222", "333333333333"]  # new organizations, created by payment

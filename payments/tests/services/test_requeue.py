@@ -9,7 +9,7 @@ from django.db import connection
 from loadtest.history import history_load
 from payments.models import CREDIT_TASK
 from payments.selectors import _PENDING_STALE
-from payments.services import _PENDING_WITHOUT_LIVE_JOB
+from payments.services.requeue import PENDING_WITHOUT_LIVE_JOB
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ SWEEP_PARAMS = {"grace": 60, "task": CREDIT_TASK, "max_requeues": 3}
 
 def test_sweep_reads_pending_payments_through_the_partial_index(history):
     """Failed before migration 0003: a Seq Scan on payment (30k rows read to find 3)."""
-    nodes = plan_nodes(_PENDING_WITHOUT_LIVE_JOB, SWEEP_PARAMS)
+    nodes = plan_nodes(PENDING_WITHOUT_LIVE_JOB, SWEEP_PARAMS)
 
     payment_scans = scans(nodes, "payment")
     assert payment_scans, nodes
@@ -80,7 +80,7 @@ def test_sweep_reads_pending_payments_through_the_partial_index(history):
 def test_sweep_finds_a_payments_job_through_an_index(history):
     """Jobs are kept after they succeed: one per payment in background mode. Failed before
     migration 0003: a Seq Scan on procrastinate_jobs (30k jobs) for the job-exists check."""
-    nodes = plan_nodes(_PENDING_WITHOUT_LIVE_JOB, SWEEP_PARAMS)
+    nodes = plan_nodes(PENDING_WITHOUT_LIVE_JOB, SWEEP_PARAMS)
 
     job_scans = scans(nodes, "procrastinate_jobs")
     assert all(node_type != "Seq Scan" for node_type, _ in job_scans), job_scans

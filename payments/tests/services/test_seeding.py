@@ -4,9 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from payments.models import Organization
-from payments.services import (
-    payment_process,
-)
+from payments.services.crediting import payment_process
 from testsupport.deliveries import operation
 
 pytestmark = pytest.mark.django_db
