@@ -6,7 +6,7 @@ from django.db import connection
 
 from loadtest.history import HISTORY_INN_FIRST, history_load
 from loadtest.scale import Point, _sweep_timing, _warm_up, scale_markdown, scale_plot
-from payments.selectors import reconciliation_report
+from payments.reconciliation import reconciliation_report
 from testsupport.database import test_database_url
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from payments.selectors import payment_pending_stale_list, reconciliation_report
+from payments.reconciliation import reconciliation_report
+from payments.selectors import payment_pending_stale_list
 from payments.services.crediting import payment_process
 from testsupport.deliveries import operation
 
@@ -96,7 +97,7 @@ def test_balance_tampered_in_sql_fails_with_exit_code_1(credited):
 def test_sums_are_exact_across_many_payment_id_ranges(credited, monkeypatch):
     """The per-payment check runs range by range of payment ids (bounded work per statement);
     ranges of two ids split one organization's payments over several statements."""
-    monkeypatch.setattr("payments.selectors.RECONCILIATION_CHUNK", 2)
+    monkeypatch.setattr("payments.reconciliation.RECONCILIATION_CHUNK", 2)
     progress = []
 
     report = reconciliation_report(include_ok=True, on_progress=lambda *p: progress.append(p))

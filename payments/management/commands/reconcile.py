@@ -1,11 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from payments.selectors import (
-    OrganizationReconciliation,
-    payment_pending_stale_list,
-    reconciliation_report,
-)
+from payments.reconciliation import OrganizationReconciliation, reconciliation_report
+from payments.selectors import payment_pending_stale_list
 
 # Fixed widths, so rows are printed as they stream in (a bigint balance has up to 19 digits).
 COLUMNS = (

@@ -8,7 +8,7 @@ from django.db import connection
 
 from loadtest.history import history_load
 from payments.models import CREDIT_TASK
-from payments.selectors import _PENDING_STALE
+from payments.selectors import PENDING_STALE
 from payments.services.requeue import PENDING_WITHOUT_LIVE_JOB
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_sweep_finds_a_payments_job_through_an_index(history):
 
 
 def test_reconcile_finds_stale_pending_payments_through_the_partial_index(history):
-    nodes = plan_nodes(_PENDING_STALE, {"task": CREDIT_TASK, "older": 600})
+    nodes = plan_nodes(PENDING_STALE, {"task": CREDIT_TASK, "older": 600})
 
     assert {(node_type, name) for node_type, name in scans(nodes, "payment")} <= {
         ("Index Scan", "payment_pending_created_idx"),
