@@ -34,10 +34,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtest.storm import StormConfig, StormReport, storm_run
-from testsupport.launch import free_port, process_stop, server_start
+from loadtest.storm import storm_run
+from loadtest.storm_plan import StormConfig, StormReport
+from testsupport.launch import ROOT, free_port, process_stop, server_start
 
-ROOT = Path(__file__).resolve().parent.parent
 DUP = 3  # deliveries per operation: 1 new : 2 duplicates, as the reference points
 BENCH_INN_PREFIX = "88000000"  # pgbench's organizations: 8800000001..8800000005
 

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loadtest.report import report_json, report_print
-from loadtest.storm import StormConfig, StormError, StormReport, storm_run
+from loadtest.storm import storm_run
+from loadtest.storm_plan import StormConfig, StormError, StormReport
 
 try:
     from uvloop import run as _loop_run  # ~10% less CPU per request than asyncio's own loop

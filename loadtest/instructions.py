@@ -29,7 +29,7 @@ import tempfile
 import time
 
 from loadtest.bench import ROOT, _log, _production_env, _run
-from loadtest.storm import JSON_HEADERS, operations_plan, organizations_generate
+from loadtest.storm_plan import JSON_HEADERS, operations_plan, organizations_generate
 from testsupport.api import WEBHOOK
 
 COPIES = 3  # deliveries per operation: 1 new, 2 duplicates, as `make bench` sends them

@@ -5,7 +5,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from loadtest.storm import NO_RESPONSE, StormReport
+from loadtest.storm_plan import NO_RESPONSE, StormReport
 
 
 def report_json(report: StormReport) -> str:

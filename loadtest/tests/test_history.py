@@ -5,7 +5,8 @@ import pytest
 from django.db import connection
 
 from loadtest.history import HISTORY_INN_FIRST, history_load
-from loadtest.scale import Point, _sweep_timing, _warm_up, scale_markdown, scale_plot
+from loadtest.scale import _requeue_timing, _warm_up
+from loadtest.scale_report import Point, scale_markdown, scale_plot
 from payments.reconciliation import reconciliation_report
 from testsupport.database import test_database_url
 
@@ -69,7 +70,7 @@ def test_scale_report_writes_a_table_and_a_picture(tmp_path):
         for round_, rps in ((1, 400.0), (2, 500.0))
     ]
     operations = {
-        "sweep": {"median_ms": 0.3, "plan": ["Index Scan using payment_pending_created_idx"]},
+        "requeue": {"median_ms": 0.3, "plan": ["Index Scan using payment_pending_created_idx"]},
         "reconcile": {"seconds": 9.0, "peak_rss_mb": 74, "exit_code": 0, "summary": "ok"},
         "admin": {"payments/payment": {"status": 200, "best_ms": 80.0}},
     }
@@ -87,7 +88,7 @@ def test_scale_report_writes_a_table_and_a_picture(tmp_path):
 def test_scale_times_the_sweeps_current_query():
     """bench-scale times the sweep with the service's own SQL. Seen failing after the merge
     that renamed the sweep's query: ImportError on the old name, at the end of a 30-minute run."""
-    timing = _sweep_timing(test_database_url(), {})
+    timing = _requeue_timing(test_database_url(), {})
 
     # An almost empty test database plans with sequential scans; the plan's index use at scale
     # is payments/tests/test_sweep_plan.py's to prove.

@@ -18,14 +18,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from loadtest.storm import (
-    LANE_CONNECTIONS,
-    StormConfig,
-    _Storm,
-    lane_sizes,
-    organizations_generate,
-    storm_run,
-)
+from loadtest.storm import _Storm, storm_run
+from loadtest.storm_plan import LANE_CONNECTIONS, StormConfig, lane_sizes, organizations_generate
 from testsupport.api import WEBHOOK
 from testsupport.deliveries import payload
 from testsupport.launch import ROOT, process_stop

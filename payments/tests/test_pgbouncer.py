@@ -25,7 +25,8 @@ import psycopg
 import pytest
 from django.db import connection
 
-from loadtest.storm import StormConfig, storm_run
+from loadtest.storm import storm_run
+from loadtest.storm_plan import StormConfig
 from payments.webhook_signing import webhook_sign_headers
 from testsupport.api import WEBHOOK
 from testsupport.database import test_database_url
