@@ -10,7 +10,9 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
+import zipfile
 from importlib import metadata
 
 import httpx
@@ -30,10 +32,10 @@ SECRET_SETTINGS = [
 COMPOSE_ENV = {"ALLOWED_HOSTS": "set-by-test"}
 
 
-def locked() -> dict[str, str]:
-    """requirements.lock as {canonical name: version}."""
+def locked(lock: str = "requirements.lock") -> dict[str, str]:
+    """A lock file as {canonical name: version}."""
     pins = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
+    for line in (ROOT / lock).read_text().splitlines():
         if line and not line.startswith("#"):
             name, version = line.split("==")
             pins[canonicalize_name(name)] = version
@@ -72,10 +74,65 @@ def test_lock_pins_every_runtime_dependency_and_its_whole_closure():
     assert needed == set(pins), "requirements.lock pins packages nothing needs: run `make lock`"
 
 
+def test_dev_lock_pins_every_development_dependency_and_its_whole_closure():
+    runtime, dev = locked(), locked("requirements-dev.lock")
+    pending = [
+        requirement
+        for requirement in runtime_requirements("bank-webhook-payments", {"dev"})
+        if canonicalize_name(requirement.name) not in runtime
+    ]
+    seen = set()
+    while pending:
+        requirement = pending.pop()
+        name = canonicalize_name(requirement.name)
+        if name in runtime:
+            continue
+        assert name in dev, f"{name} is not in requirements-dev.lock: run `make lock`"
+        assert requirement.specifier.contains(dev[name], prereleases=True), requirement
+        if (name, frozenset(requirement.extras)) not in seen:
+            seen.add((name, frozenset(requirement.extras)))
+            pending += runtime_requirements(name, requirement.extras)
+    needed = {name for name, _ in seen}
+    assert needed == set(dev), "requirements-dev.lock pins packages nothing needs: `make lock`"
+
+
 def test_tests_run_the_locked_versions():
-    # `make install` installs with -c requirements.lock, so what is tested is what ships.
-    for name, version in locked().items():
+    # `make install` installs with both locks as constraints: what is tested is what ships,
+    # with the same tools on every machine.
+    for name, version in {**locked(), **locked("requirements-dev.lock")}.items():
         assert metadata.version(name) == version, f"{name}: run `make install`"
+
+
+def test_the_image_leaves_every_test_folder_out():
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+
+    assert "**/tests/" in ignored
+    assert [line for line in ignored if line.startswith("!") and "test" in line] == []
+
+
+@pytest.mark.processes
+def test_the_wheel_holds_only_core_and_the_apps(tmp_path):
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "tmp", "staticfiles", "docs"),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", tmp_path, source],
+        check=True,
+        timeout=300,
+    )
+    [wheel] = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+
+    assert {name.split("/")[0] for name in names if ".dist-info/" not in name} == {
+        "core",
+        "payments",
+    }
+    assert [name for name in names if "/tests/" in name] == []
+    assert "core/templates/admin/base_site.html" in names
+    assert "payments/migrations/0001_initial.py" in names
 
 
 def test_image_is_pinned_unprivileged_and_checks_readiness():
