@@ -3,15 +3,15 @@ instructions, a number that does not move with the machine's load.
 
     python -m loadtest.instructions [--ops 300] [--no-valgrind]
 
-Throughput on a shared 2-core machine varies by 10% from run to run, which hides a change of a
-few percent in the request's path. This counts instead: the production ASGI stack (core.http.stack:
+Throughput on a shared machine varies from run to run more than a change in the request's path
+does. This counts instead: the production ASGI stack (core.http.stack:
 the request-id and webhook layers, Django's handler, every MIDDLEWARE entry, the adrf view, the
 signature check, the crediting on the async pool) runs in this process, without uvicorn or a
 network, and receives --ops signed operations three times each (one new delivery, two
 duplicates), one after the other. Under valgrind's callgrind, only that loop is instrumented;
-the result is instructions per delivery, repeatable to about 0.2% (PostgreSQL's own work runs in
-its server process and is not counted). With --no-valgrind, or without valgrind, it reports CPU
-time per delivery instead, which is as noisy as the machine.
+the result is instructions per delivery, repeatable run to run (docs/performance.md;
+PostgreSQL's own work runs in its server process and is not counted). With --no-valgrind, or
+without valgrind, it reports CPU time per delivery instead, which is as noisy as the machine.
 
 With DATABASE_URL set (make bench-instructions sets it, to the embedded PostgreSQL unless you
 gave one). A benchmark, not a test: it exits 1 only if a delivery is not answered 200.

@@ -193,8 +193,8 @@ def lane_sizes(concurrency: int, dup: int) -> list[int]:
     """Split `concurrency` into lanes of about LANE_CONNECTIONS (at least `dup`), summing to it.
 
     httpcore's connection pool does O(connections**2) bookkeeping on every request and every
-    response: with one client of 64 connections the generator spent ~7 ms of CPU per request,
-    more than the server it measures. Lanes of 8 keep it near httpx's floor (~1.5 ms).
+    response: with one client of many connections the generator would spend more CPU than the
+    server it measures. Lanes of 8 keep it near httpx's floor (docs/performance.md).
     """
     count = max(1, concurrency // max(dup, LANE_CONNECTIONS))
     return [concurrency // count + (lane < concurrency % count) for lane in range(count)]

@@ -146,9 +146,7 @@ def test_image_is_pinned_unprivileged_and_checks_readiness():
 
 
 def test_serve_sh_and_the_image_start_uvicorn_through_core_serve():
-    """uvicorn's flags are spelled once, in core.serve. Seen failing before: the tests' and the
-    benchmark's command line (core.http.stack.uvicorn_args) lacked --timeout-graceful-shutdown,
-    which scripts/serve.sh and the Dockerfile passed."""
+    """uvicorn's flags are spelled once, in core.serve."""
     assert "--timeout-graceful-shutdown" in uvicorn_args(port=8000, workers=2)
     for path in ("scripts/serve.sh", "Dockerfile"):
         text = (ROOT / path).read_text()

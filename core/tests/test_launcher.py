@@ -101,10 +101,6 @@ EMBEDDED_DB_EXEC = (
 def test_killed_launcher_ends_the_server_and_frees_its_port(command, signum):
     """A real signal to the real launcher: every process it started is gone and the port is
     free within a bound (uvicorn's graceful shutdown is at most 10 s).
-
-    Seen failing before the parent-death signal and the SIGHUP forwarding: after either signal
-    the launcher was gone, but the shell, uvicorn and its workers (in a session of their own)
-    lived on and kept answering on the port until the test killed them.
     """
     port = free_port()
     launcher = launcher_start(port, *command)

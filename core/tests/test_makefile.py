@@ -23,7 +23,6 @@ def make(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
 
 
 def test_make_help_lists_every_target_with_one_line():
-    """Seen failing before: there was no help target (make: *** No rule to make target)."""
     phony = re.search(r"^\.PHONY:(.*?)(?<!\\)$", (ROOT / "Makefile").read_text(), re.M | re.S)
     targets = set(phony.group(1).replace("\\", " ").split())
 
@@ -34,8 +33,6 @@ def test_make_help_lists_every_target_with_one_line():
 
 
 def test_make_clean_on_a_fresh_clone_installs_nothing(tmp_path):
-    """Seen failing before: clean depended on db-stop, which depended on the venv, so a fresh
-    clone's `make clean` first ran `python3 -m venv .venv` and pip install."""
     for name in ("Makefile", "pyproject.toml", "requirements.lock"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "scripts", tmp_path / "scripts")

@@ -112,8 +112,6 @@ CHECKS = {
 
 @pytest.mark.parametrize("api", PRIVATE_APIS, ids=lambda api: f"{api.owner}.{api.name}")
 async def test_a_registered_private_attribute_is_still_what_the_code_relies_on(api):
-    """Seen failing, naming the attribute, with the accessor reading _live_receivers_old (as
-    a Django release renaming it would look)."""
     _owner(api)  # the module or class itself is still there
     check = CHECKS[api.name]
     try:
@@ -171,7 +169,6 @@ def _private_module(module: str | None) -> bool:
 
 
 def test_every_private_attribute_of_a_dependency_the_code_touches_is_registered():
-    """Seen failing with a planted `connection._cursor()` in core/db.py."""
     trees = {path: ast.parse(path.read_text()) for path in _python_files()}
     own = _own_names(trees)
     registered = {(api.name, used_in) for api in PRIVATE_APIS for used_in in api.used_in}

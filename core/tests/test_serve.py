@@ -14,10 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_every_server_command_line_sets_the_keep_alive():
-    """serve.sh and the Dockerfile start core.serve, whose one command line sets the keep-alive.
-
-    Seen failing before the keep-alive fix: uvicorn_args had no --timeout-keep-alive.
-    """
+    """serve.sh and the Dockerfile start core.serve, whose one command line sets the keep-alive."""
     assert ["--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)] == [
         arg
         for arg in uvicorn_args(port=8000, workers=2)
@@ -32,10 +29,6 @@ def test_idle_keep_alive_connection_outlives_the_clients_idle_reuse():
     """A connection idle for a little longer than a client reuses one (httpx: 5 s) is still
     open: the client, not the server, decides when an idle connection ends, so the server never
     closes one just as the client sends a request on it.
-
-    Seen failing with uvicorn's default (5 s): the second request found the connection closed
-    (RemoteDisconnected); under load that race reset a delivery now and then: the soak below saw
-    a ReadError in 584 sync-mode deliveries (docs/operations.md, "Keep-alive").
     """
     with uvicorn_server(workers=1) as url:
         connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=10)

@@ -86,8 +86,7 @@ def test_scale_report_writes_a_table_and_a_picture(tmp_path):
 
 
 def test_scale_times_the_sweeps_current_query():
-    """bench-scale times the sweep with the service's own SQL. Seen failing after the merge
-    that renamed the sweep's query: ImportError on the old name, at the end of a 30-minute run."""
+    """bench-scale times the sweep with the service's own SQL."""
     timing = _requeue_timing(test_database_url(), {})
 
     # An almost empty test database plans with sequential scans; the plan's index use at scale
@@ -98,9 +97,7 @@ def test_scale_times_the_sweeps_current_query():
 
 @pytest.mark.parametrize("concurrency", [1, 2, 32])
 def test_scale_warms_up_at_any_concurrency(concurrency):
-    """`--concurrency 1` must not end the run after its history has loaded. Seen in a real run
-    before: the warm-up kept 3 copies per operation, and StormConfig refused them at 1 in flight
-    (ValueError after a 4-minute load of 10M rows, which the run then dropped)."""
+    """`--concurrency 1` must not end the run after its history has loaded."""
     config = _warm_up({"url": "http://127.0.0.1:8000"}, concurrency)
 
     assert config.concurrency == concurrency

@@ -14,8 +14,6 @@ SECRET = "whsec_" + base64.b64encode(b"instructions-test-secret-0123456").decode
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_measured_loop_credits_each_operation_once(settings):
-    """Seen failing with the loop signing with another secret than the server's: every
-    delivery answered 401 and nothing was credited."""
     settings.BANK_WEBHOOK_SECRETS = [SECRET]
 
     assert await _measure(4, toggle_callgrind=False, warm_up=2) == 0

@@ -15,10 +15,6 @@ async def test_orm_requests_give_their_connection_back_to_djangos_pool():
     """A worker whose Django pool holds 2 connections, with a 2 s wait: 40 balance reads (the
     ORM, in the request's thread) interleaved with 40 webhook deliveries (async pool, no thread)
     all succeed, so every read returned its connection.
-
-    Seen failing: with the response always closed inline (request_finished then runs on the
-    event loop's thread and never closes the read's connection), reads from the third on
-    waited 2 s and were answered 503.
     """
     env = {"DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "2", "DB_POOL_TIMEOUT_SECONDS": "2"}
     with uvicorn_server(workers=1, **env) as url:

@@ -32,8 +32,7 @@ async def test_task_example_is_credited_then_duplicate_and_balance_is_served(liv
 async def test_parallel_duplicate_storm_over_http_credits_each_operation_once(live_server_url):
     """20 operations x 8 copies, all in flight together across both workers: balances exact.
 
-    Seen failing without the protection: with the advisory lock and unique index removed
-    (see test_races), copies of one operation were credited more than once.
+    Without the advisory lock and unique index, copies of one operation are credited twice.
     """
     inns = ["1111111111", "2222222222"]
     ops = [payload(payer_inn=inns[i % 2], amount=1000 + i) for i in range(20)]

@@ -34,8 +34,6 @@ NOT_OPERATION_IDS = [
 
 
 async def test_every_accepted_spelling_finds_the_operation(live_server_url):
-    """Failed before the fix: every spelling but the lower-case hyphenated one was 404 (Django's
-    <uuid:> path converter matches only that one), although the webhook credits them all."""
     async with httpx.AsyncClient(base_url=live_server_url, timeout=30) as client:
         credited = await client.post(WEBHOOK, json=payload(operation_id=str(OPERATION_ID).upper()))
         repeats = [

@@ -44,10 +44,8 @@ async def test_duplicate_storm_split_across_two_instances_credits_each_operation
     """Copies of each operation reach both instances at once; balances are exact.
 
     The guarantee lives in PostgreSQL (advisory lock + unique operation_id), so it holds across
-    processes that share nothing else. Seen failing when the advisory lock and ON CONFLICT were
-    replaced by a process-local threading.Lock around a check-then-insert: 5 to 7 of 144
-    deliveries were 500s (copies on the two instances both passed the check, the second INSERT
-    hit the unique index), while the same code passed with every copy sent to one instance.
+    processes that share nothing else. With a process-local lock around a check-then-insert
+    instead, copies on the two instances both pass the check and the second INSERT is a 500.
     """
     inns = ["1111111111", "2222222222", "3333333333"]
     ops = [payload(payer_inn=inns[i % 3], amount=100 + i) for i in range(24)]

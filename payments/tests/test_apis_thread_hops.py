@@ -117,11 +117,6 @@ async def test_signed_webhook_delivery_hands_nothing_to_a_thread(settings):
     MIDDLEWARE entry, adrf view, signature check, crediting on the async pool) runs on the event
     loop. A database-touching permission would fail here too: inline, the ORM raises
     SynchronousOnlyOperation and the delivery is not answered 200.
-
-    Seen failing, naming the offender: with adrf's own APIView under the webhook it listed
-    sync_to_async(payments.apis.PaymentWebhookApi.initial) and Response.render; with Django's
-    stock SecurityMiddleware in MIDDLEWARE, SecurityMiddleware.process_request; with
-    SERVESTATIC_AUTOREFRESH on, run_in_executor(ServeStaticMiddleware.find_file).
     """
     await _deliver_counting_hops(settings)
 
@@ -129,7 +124,7 @@ async def test_signed_webhook_delivery_hands_nothing_to_a_thread(settings):
 @pytest.mark.django_db(transaction=True)
 async def test_a_stock_sync_middleware_is_named_as_a_thread_hop(settings):
     """The guard names a sync middleware added to MIDDLEWARE (Django runs its hooks in a
-    thread). Seen failing: without the counting hook the hops list stayed empty."""
+    thread)."""
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django.middleware.common.CommonMiddleware"]
     with pytest.raises(AssertionError, match=r"CommonMiddleware\.process_request"):
         await _deliver_counting_hops(settings)
@@ -143,9 +138,6 @@ def on_request_started(sender, **kwargs) -> None:
 async def test_a_sync_request_started_receiver_is_named_as_a_thread_hop(settings):
     """The guard names a sync receiver of request_started: the handler sends the signal as
     Django does, in the request's thread, so a blocking receiver never blocks the event loop.
-
-    Seen failing on the handler before this change: it ran every receiver inline on the event
-    loop whatever it was, so no hop was counted and nothing named the receiver.
     """
     signals.request_started.connect(on_request_started)
     try:

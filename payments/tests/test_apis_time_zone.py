@@ -49,10 +49,6 @@ def berlin_database(django_db_setup) -> Iterator[str]:
 @pytest.mark.processes
 @pytest.mark.parametrize("mode", ["sync", "background"])
 async def test_redelivery_is_a_duplicate_whatever_the_database_time_zone(berlin_database, mode):
-    """Failed before the fix (sync mode, the async pool): the redelivery dated in the repeated
-    autumn hour was a 409 (the pool's sessions were in Berlin time, and Python compares
-    fold-ambiguous datetimes of different zones as unequal), and the one dated 9999-12-31T23:30Z
-    a 500 (year 10000 once shifted to Berlin time)."""
     deliveries = [payload(document_date=date) for date in (REPEATED_HOUR, END_OF_TIME)]
     with uvicorn_server(workers=1, WEBHOOK_PROCESSING=mode) as base:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
@@ -83,8 +79,6 @@ async def test_other_instant_in_the_repeated_hour_is_still_a_conflict(berlin_dat
 
 
 async def test_webhook_pool_sessions_are_in_utc(berlin_database):
-    """Failed before the fix: the pool's sessions took the database's Europe/Berlin, unlike
-    Django's connections, which Django pins to UTC."""
     pool = await db_pool_open()
     try:
         async with pool.connection() as conn:
@@ -109,9 +103,6 @@ async def test_identity_is_compared_as_instants_in_a_session_of_any_time_zone(
 ):
     """The crediting transaction itself on a session left in Berlin time (the pool pins its
     sessions to UTC; this checks the comparison does not rely on it).
-
-    Failed before the fix: the repeat raised PaymentConflict (repeated hour) or psycopg's
-    DataError "timestamp too large" (end of time) instead of answering DUPLICATE.
     """
     data = operation(document_date=document_date)
     async with await psycopg.AsyncConnection.connect(berlin_database) as conn:

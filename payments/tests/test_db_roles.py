@@ -1,9 +1,5 @@
 """Least privilege: servers and workers log in as the serving role and still credit exactly once;
 `migrate` logs in as the owner; the production check names a role with too much power.
-
-Before the two roles, every process logged in as the embedded server's superuser, which owned
-the tables: the pg_stat_activity assertions below failed (usename 'postgres'), and the check
-had nothing to say.
 """
 
 import asyncio

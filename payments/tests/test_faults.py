@@ -261,9 +261,6 @@ async def test_after_a_database_restart_the_first_requests_succeed(own_postgres)
     """PostgreSQL restarts under a running server whose two pools hold idle connections (Django's
     for the reads, the async one for the webhook): once it is back, every request succeeds,
     the first ones included; no stale pooled connection is handed out.
-
-    Seen failing before the pools checked their connections: the first sequential reads and
-    deliveries after the restart were answered 503, one per stale pooled connection.
     """
     url, down, up = own_postgres
     rounds = 20

@@ -18,9 +18,6 @@ async def test_job_table_locked_past_lock_timeout_is_503_and_succeeds_once_relea
     """Another session holds procrastinate_jobs in SHARE mode (as a long manual job-table
     maintenance would), so the job's INSERT waits, and after lock_timeout PostgreSQL cancels it:
     a real LockNotAvailable, raised inside procrastinate's defer.
-
-    Failed before the fix: 500 server_error, because procrastinate wraps the driver's error in
-    its ConnectorException, which the error handler did not map.
     """
     delivery = payload()
     with uvicorn_server(

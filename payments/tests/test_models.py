@@ -2,9 +2,7 @@
 
 Each rule is tried the way a bug, a careless operator or a stolen credential would: plain SQL
 that commits. As the owner (this test session's role) the ledger triggers refuse it; as the
-serving role (what servers and workers log in as) privileges refuse even more. Before 0005 and
-the two roles, every statement here succeeded ("DID NOT RAISE"), and servers logged in as the
-superuser that owned the tables.
+serving role (what servers and workers log in as) privileges refuse even more.
 """
 
 import uuid
@@ -129,8 +127,6 @@ def test_credit_of_a_pending_payment_is_refused(credited, pending):
 
 
 def test_payment_marked_credited_by_hand_is_refused_and_the_job_still_credits_it(pending):
-    """Before: the hand-made 'credited' turned the worker's credit into a no-op, and the money
-    was never added."""
     with pytest.raises(IntegrityError, match="ledger rule credited_has_log"):
         owner_sql(credited_mark_sql(pending.id))
     assert payment_credit(payment_id=pending.id) is True

@@ -1,6 +1,5 @@
-"""Every index on the ledger's tables is written by every credit, so each must earn its place:
-at ten million payments the indexes are gigabytes, and each one a credit writes costs a page
-write (after a checkpoint, a full-page image in the WAL; docs/scaling.md)."""
+"""Every index on the ledger's tables is written by every credit, so each must earn its place
+(docs/scaling.md)."""
 
 import pytest
 from django.db import connection
@@ -41,9 +40,7 @@ def _serves(wider: dict, narrow: dict) -> bool:
 
 def test_no_ledger_index_is_covered_by_another():
     """A plain index whose columns start another index is redundant: the wider one serves its
-    lookups, the foreign key's PROTECT check included. Seen failing before migration 0007:
-    balance_log_organization_id_adf637f9 (Django's index for the foreign key) beside
-    (organization_id, created_at) and (organization_id, balance_after)."""
+    lookups, the foreign key's PROTECT check included."""
     indexes = _indexes()
     redundant = [
         f"{narrow['name']} (covered by {wider['name']})"
@@ -58,7 +55,7 @@ def test_no_ledger_index_is_covered_by_another():
 def test_operation_id_has_one_index():
     """The webhook looks operations up by operation_id's unique index, and the admin's search
     reads a range of it: random uuids make every index on them a random page write per new
-    payment. Seen failing before migration 0006, with the index on operation_id::text."""
+    payment."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexname FROM pg_indexes WHERE tablename = 'payment'"

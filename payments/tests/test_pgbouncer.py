@@ -126,11 +126,6 @@ def _pgbouncer_run(workdir: Path, django_db_blocker) -> Iterator[str]:
 
 
 def test_duplicate_storm_through_pgbouncer_is_exact(pgbouncer_url):
-    """Failed before DB_TRANSACTION_POOLER existed: PgBouncer refused every connection
-    ("unsupported startup parameter: options"), so the storm's first balance read got 503. With
-    only `options` removed, the webhook pool's prepared statements met other server connections:
-    187 of 1220 deliveries answered 500 ("prepared statement "_pg3_0" already exists" / "does not
-    exist")."""
     env = {**PRODUCTION_ENV, "DATABASE_URL": pgbouncer_url, "DB_TRANSACTION_POOLER": "1"}
     with uvicorn_server(workers=2, **env) as url:
         report = asyncio.run(
@@ -155,9 +150,7 @@ def test_duplicate_storm_through_pgbouncer_is_exact(pgbouncer_url):
 
 def test_lock_timeout_holds_through_pgbouncer(pgbouncer_url):
     """Without the `options` startup parameter the timeouts are set per transaction (SET LOCAL):
-    a delivery that waits on a locked organization is answered 503 after DB_LOCK_TIMEOUT_MS.
-    Failed with the startup parameter merely dropped: the request waited for the lock until
-    the client gave up (httpx.ReadTimeout)."""
+    a delivery that waits on a locked organization is answered 503 after DB_LOCK_TIMEOUT_MS."""
     env = {
         **PRODUCTION_ENV,
         "DATABASE_URL": pgbouncer_url,

@@ -127,9 +127,7 @@ def test_job_run_twice_credits_once():
 def test_simultaneous_runs_of_one_job_credit_once():
     """20 threads run the same payment's job at once: one credit.
 
-    Seen failing without the protection: with `AND status = 'pending'` dropped from the UPDATE
-    that marks the payment credited, the 19 later runs each tried to credit again; only the
-    one-log-row-per-payment unique constraint stopped them, as 19 IntegrityErrors.
+    Without `AND status = 'pending'` in the UPDATE that marks it credited, each run credits again.
     """
     payment_accept(data=operation())
     payment_id = Payment.objects.get().id
@@ -165,9 +163,8 @@ def test_worker_killed_mid_job_loses_nothing_and_credits_once():
     The organization row is locked by this test, so the first worker's jobs block inside their
     transactions (payment already marked credited, balance not yet). Killing the worker then
     rolls those transactions back and leaves the jobs "doing" under a dead worker; the new
-    worker's sweep sees the missing heartbeat, requeues them, and every operation ends credited
-    exactly once. Seen failing without the sweep's stalled-job retry: the new worker credited
-    the rest, but timed out with the killed worker's jobs stuck in "doing", payments pending.
+    worker's requeue job sees the missing heartbeat, requeues them, and every operation ends
+    credited exactly once. Without the stalled-job requeue, the dead worker's jobs stay "doing".
     """
     ops = [operation(amount=10 + i) for i in range(12)]
     for op in ops:
@@ -213,8 +210,6 @@ def test_ended_credit_jobs_are_replaced_at_most_max_requeues_times():
 
 
 def test_credit_job_cancelled_by_an_operator_is_replaced():
-    """Seen failing before the heal: the sweep skipped a payment with any job, so a cancelled
-    job left its payment pending for ever."""
     from procrastinate.contrib.django import app
 
     payment_accept(data=operation())
@@ -235,9 +230,6 @@ FAILING_FAST = {"PAYMENTS_CREDIT_RETRIES": "1", "DB_LOCK_TIMEOUT_MS": "300"}
 def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
     """A real worker's credit job exhausts its retries on a locked organization row and ends
     "failed"; once the lock is gone, the sweep gives the payment a new job and it is credited.
-
-    Seen failing before the heal: the job ended failed and the payment stayed pending until
-    the test timed out (the sweep skipped payments that had any job).
     """
     ops = [operation()]
     payment_accept(data=ops[0])
@@ -299,8 +291,6 @@ def payments_backdate(*, hours: int) -> None:
 
 
 async def test_metrics_expose_pending_count_and_oldest_age(live_server_url):
-    """Seen failing before: /metrics had no pending-payment gauge, so a stuck payment was
-    invisible."""
     async with httpx.AsyncClient(base_url=live_server_url, timeout=10) as client:
         before = (await client.get("/metrics")).text
         await in_thread(lambda: [payment_accept(data=operation()) for _ in range(2)])

@@ -298,11 +298,7 @@ def test_outcome_is_read_from_status_and_stable_error_code(status, body, outcome
 
 @in_database
 async def test_counts_add_up_across_worker_processes(live_server_url):
-    """A scrape answered by either of the 2 workers counts the deliveries both of them served.
-
-    Seen failing without multiprocess mode (PROMETHEUS_MULTIPROC_DIR unset in the live server):
-    each scrape showed only the answering worker's own counts, short of the totals.
-    """
+    """A scrape answered by either of the 2 workers counts the deliveries both of them served."""
     operations = [payload(amount=100 + i) for i in range(12)]
     deliveries = [op for op in operations for _ in range(2)]
 

@@ -40,8 +40,6 @@ def _resolve(dotted: str):
 
 @pytest.mark.parametrize(("module", "path", "copied_from"), COPIES, ids=[c[1] for c in COPIES])
 def test_upstream_code_copied_into_fastpath_is_unchanged(module, path, copied_from):
-    """Seen failing: with one line of the stored ASGIHandler.handle edited (as a Django patch
-    release changing it would look), this test failed with the message below and the diff."""
     copied = (UPSTREAM_DIR / f"{path}.txt").read_text()
     installed = textwrap.dedent(inspect.getsource(_resolve(path)))
     distribution = path.split(".")[0]
@@ -79,12 +77,7 @@ async def test_an_admin_only_layer_hands_an_api_request_on_without_a_coroutine_o
     layer_class, rf
 ):
     """Every API request passes the six admin-only layers, so stepping aside must cost one
-    call: the layer returns the next layer's awaitable itself. Counted by `make
-    bench-instructions`, the six cost 123k instructions per webhook delivery (2.4% of 5.2M)
-    when each awaited in a coroutine of its own, 62k once they hand it on (docs/performance.md).
-
-    Seen failing before the change: the layers returned their own __acall__ coroutine.
-    """
+    call: the layer returns the next layer's awaitable itself (docs/performance.md counts it)."""
     seen = []
 
     async def get_response(request):

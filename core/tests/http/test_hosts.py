@@ -1,8 +1,6 @@
 """What a production server exposes: /metrics only to its scraper, nothing to an unknown Host.
 
-Through a real uvicorn in production configuration (DEBUG=0), as deployed. Before: /metrics
-answered 200 to anyone, and a request for any Host was processed (a signed delivery was
-credited) because nothing on the API, health or metrics paths called request.get_host().
+Through a real uvicorn in production configuration (DEBUG=0), as deployed.
 """
 
 import httpx

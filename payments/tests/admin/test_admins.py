@@ -156,11 +156,7 @@ def test_organization_edit_changes_the_name_never_the_balance(admin_client, orga
 
 
 def test_credit_landing_while_the_organization_is_edited_is_not_lost(admin_client, organization):
-    """The form reads the row, a payment is credited, then the form saves.
-
-    Seen failing with a plain obj.save() in save_model: it wrote back the balance read before the
-    credit (1000 instead of 1500).
-    """
+    """The form reads the row, a payment is credited, then the form saves."""
     read_row = OrganizationAdmin.get_object
 
     def read_then_credit(self, *args, **kwargs):

@@ -175,9 +175,7 @@ def assert_nothing_editable(page: Page) -> None:
 def test_operator_journey(console_url, seeded, browser_page, artifacts):
     """Log in, find an organization by part of its INN, open its payments, open one, follow it
     to its balance-log row, see that no money is editable, find a payment by the start of its
-    operation id, rename the organization, change the password, log out. Seen failing before
-    the referrer-policy change at step 1: Chromium sent `Origin: null` and the login POST got
-    `{"error": {"code": "csrf_failed"}}`."""
+    operation id, rename the organization, change the password, log out."""
     operation_id = seeded
     page, base = browser_page, console_url
     journey = Journey(page, artifacts, "operator")
@@ -278,8 +276,7 @@ def test_operator_journey(console_url, seeded, browser_page, artifacts):
 
 
 def test_api_docs_authorize_and_read_a_balance(console_url, seeded, browser_page, artifacts):
-    """Swagger UI's Authorize with a read token, then "Try it out" on the balance endpoint.
-    Seen failing before: no security scheme, so no Authorize button, and the read got 401."""
+    """Swagger UI's Authorize with a read token, then "Try it out" on the balance endpoint."""
     page, base = browser_page, console_url
     journey = Journey(page, artifacts, "api-docs")
     token = PRODUCTION_ENV["API_TOKENS"]

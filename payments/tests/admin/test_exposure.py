@@ -1,8 +1,5 @@
 """The admin resists password guessing and can be switched off; through a real uvicorn in
 production configuration (DEBUG=0, secure cookies).
-
-Before: every wrong password got the login form again, forever (no limit), and ADMIN_ENABLED
-did not exist, so /admin/ was always served.
 """
 
 import os

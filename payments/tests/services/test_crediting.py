@@ -25,8 +25,7 @@ def operation(**overrides) -> PaymentData:
 
 def test_a_payment_is_not_credited_before_it_was_created():
     """created_at (the column default, the INSERT's statement time) and credited_at come from
-    one clock reading in the crediting statement. Seen failing before: credited_at was the
-    transaction's start (now()), before created_at, which is taken after the advisory lock."""
+    one clock reading in the crediting statement."""
     op = operation()
     payment_process(data=op)
 

@@ -30,10 +30,7 @@ async def organization_create(pool, inn: str = INN) -> None:
 async def test_simultaneous_deliveries_of_one_operation_credit_once(pool):
     """25 deliveries of one operation at once: one credit, one payment, one log row.
 
-    Seen failing on this path (payment_process_async): with the advisory lock removed and
-    ON CONFLICT DO NOTHING dropped from the insert, deliveries ended in UniqueViolation instead
-    of DUPLICATE; also with ON CONFLICT replaced by "INSERT ... WHERE NOT EXISTS" and no lock,
-    under which one-at-a-time repeats still pass (test_services_async.py): only the race fails.
+    Without the advisory lock and ON CONFLICT, copies end in UniqueViolation, not DUPLICATE.
     """
     await organization_create(pool)
     op = operation()
@@ -48,9 +45,7 @@ async def test_simultaneous_distinct_operations_for_one_organization_sum_exactly
     """120 different operations for one organization at once: the balance is the exact sum,
     and every log row's balance_after is distinct (the credits were applied one after another).
 
-    Seen failing on this path with the SQL increment replaced by reading the balance, then
-    writing read + amount: lost updates, refused by the ledger's guards (balance_log's unique
-    balance_after per organization, its check trigger) instead of crediting.
+    With read-then-write instead of the in-SQL increment, updates are lost (the guards refuse).
     """
     await organization_create(pool)
     calls = [operation(amount=amount) for amount in range(1, 121)]
@@ -67,9 +62,7 @@ async def test_simultaneous_distinct_operations_for_one_organization_sum_exactly
 async def test_simultaneous_first_payments_for_a_new_inn_create_one_organization(pool):
     """30 first payments for an INN nobody has seen: one organization, the exact sum.
 
-    Seen failing on this path with the organization created by "INSERT ... WHERE NOT EXISTS"
-    instead of INSERT ... ON CONFLICT DO NOTHING: concurrent deliveries hit the unique index
-    (UniqueViolation), losing those credits.
+    With INSERT ... WHERE NOT EXISTS instead of ON CONFLICT, credits die in UniqueViolation.
     """
     new_inn = "500100732259"
     calls = [operation(payer_inn=new_inn, amount=10) for _ in range(30)]
@@ -83,7 +76,7 @@ async def test_simultaneous_first_payments_for_a_new_inn_create_one_organization
 async def test_duplicate_storm_over_many_operations_credits_each_once(pool):
     """40 operations x 4 copies, all at once, over 3 organizations: every balance is exact.
 
-    Seen failing on this path under each of the three breakages above.
+    Fails under each of the three breakages above.
     """
     inns = ["1111111111", "2222222222", "3333333333"]
     ops = [operation(payer_inn=inns[i % 3], amount=100 + i) for i in range(40)]

@@ -68,7 +68,6 @@ SWEEP_PARAMS = {"grace": 60, "task": CREDIT_TASK, "max_requeues": 3}
 
 
 def test_sweep_reads_pending_payments_through_the_partial_index(history):
-    """Failed before migration 0003: a Seq Scan on payment (30k rows read to find 3)."""
     nodes = plan_nodes(PENDING_WITHOUT_LIVE_JOB, SWEEP_PARAMS)
 
     payment_scans = scans(nodes, "payment")
@@ -78,8 +77,7 @@ def test_sweep_reads_pending_payments_through_the_partial_index(history):
 
 
 def test_sweep_finds_a_payments_job_through_an_index(history):
-    """Jobs are kept after they succeed: one per payment in background mode. Failed before
-    migration 0003: a Seq Scan on procrastinate_jobs (30k jobs) for the job-exists check."""
+    """Jobs are kept after they succeed: one per payment in background mode."""
     nodes = plan_nodes(PENDING_WITHOUT_LIVE_JOB, SWEEP_PARAMS)
 
     job_scans = scans(nodes, "procrastinate_jobs")
