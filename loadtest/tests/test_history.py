@@ -85,12 +85,12 @@ def test_scale_report_writes_a_table_and_a_picture(tmp_path):
     assert (tmp_path / "scale.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_scale_times_the_sweeps_current_query():
-    """bench-scale times the sweep with the service's own SQL."""
+def test_scale_times_the_requeues_current_query():
+    """bench-scale times the requeue with the service's own SQL."""
     timing = _requeue_timing(test_database_url(), {})
 
     # An almost empty test database plans with sequential scans; the plan's index use at scale
-    # is payments/tests/test_sweep_plan.py's to prove.
+    # is payments/tests/services/test_requeue.py's to prove.
     assert timing["median_ms"] >= 0
     assert isinstance(timing["plan"], list)
 

@@ -196,10 +196,10 @@ def test_ended_credit_jobs_are_replaced_at_most_max_requeues_times():
     have ended too; then the payment stays pending for an operator (max_requeues=None)."""
     payment_accept(data=operation())
 
-    for heal in range(2):
+    for requeue in range(2):
         with connection.cursor() as cursor:
             cursor.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE status = 'todo'")
-        assert len(payment_pending_requeue(older_than_seconds=0, max_requeues=2)) == 1, heal
+        assert len(payment_pending_requeue(older_than_seconds=0, max_requeues=2)) == 1, requeue
     with connection.cursor() as cursor:
         cursor.execute("UPDATE procrastinate_jobs SET status = 'failed' WHERE status = 'todo'")
 
@@ -227,30 +227,33 @@ FAILING_FAST = {"PAYMENTS_CREDIT_RETRIES": "1", "DB_LOCK_TIMEOUT_MS": "300"}
 
 
 @pytest.mark.processes
-def test_credit_job_that_failed_for_good_is_healed_by_the_sweep():
+def test_credit_job_that_failed_for_good_is_requeued():
     """A real worker's credit job exhausts its retries on a locked organization row and ends
-    "failed"; once the lock is gone, the sweep gives the payment a new job and it is credited.
+    "failed"; once the lock is gone, the requeue gives the payment a new job and it is credited.
     """
     ops = [operation()]
     payment_accept(data=ops[0])
     with organization_locked() as unlock, worker_running(**FAILING_FAST, PAYMENTS_REQUEUE_MAX="3"):
         wait_until(lambda: job_statuses()["failed"] == 1, what="the credit job to fail")
         unlock()
-        wait_until(all_credited, what="the sweep to heal the payment")
+        wait_until(all_credited, what="the requeue to credit the payment")
     assert job_statuses() == {"failed": 1, "succeeded": 1}
     assert_ledger_exact(ops)
 
 
 @pytest.mark.processes
-def test_payment_past_its_heals_stays_pending_visibly_until_an_operator_requeues_it():
-    """With the organization locked for good, the sweep heals the payment PAYMENTS_REQUEUE_MAX
-    times, then stops; the payment stays pending, named by payment_pending_stale_list, until
-    `manage.py payments_requeue` (run once the lock is gone) has it credited."""
+def test_payment_past_its_requeues_stays_pending_visibly_until_an_operator_requeues_it():
+    """With the organization locked for good, the requeue job replaces the payment's failed job
+    PAYMENTS_REQUEUE_MAX times, then stops; the payment stays pending, named by
+    payment_pending_stale_list, until `manage.py payments_requeue` (run once the lock is gone)
+    has it credited."""
     ops = [operation()]
     payment_accept(data=ops[0])
     with organization_locked() as unlock, worker_running(**FAILING_FAST, PAYMENTS_REQUEUE_MAX="1"):
-        wait_until(lambda: job_statuses()["failed"] == 2, what="the job and its heal to fail")
-        # Three more sweeps (one a second) add no job.
+        wait_until(
+            lambda: job_statuses()["failed"] == 2, what="the job and its replacement to fail"
+        )
+        # Three more requeue runs (one a second) add no job.
         time.sleep(3)
         assert job_statuses() == {"failed": 2}
         unlock()

@@ -1,4 +1,4 @@
-"""The pending-payment sweep runs every minute: its query must stay an index lookup however many
+"""The pending-payment requeue runs every minute: its query must stay an index lookup however many
 payments and jobs have accumulated. Checked on PostgreSQL's own plan, over a loaded history."""
 
 import json
@@ -64,11 +64,11 @@ def scans(nodes: list[dict], table: str) -> list[tuple[str, str | None]]:
     ]
 
 
-SWEEP_PARAMS = {"grace": 60, "task": CREDIT_TASK, "max_requeues": 3}
+REQUEUE_PARAMS = {"grace": 60, "task": CREDIT_TASK, "max_requeues": 3}
 
 
-def test_sweep_reads_pending_payments_through_the_partial_index(history):
-    nodes = plan_nodes(PENDING_WITHOUT_LIVE_JOB, SWEEP_PARAMS)
+def test_requeue_reads_pending_payments_through_the_partial_index(history):
+    nodes = plan_nodes(PENDING_WITHOUT_LIVE_JOB, REQUEUE_PARAMS)
 
     payment_scans = scans(nodes, "payment")
     assert payment_scans, nodes
@@ -76,9 +76,9 @@ def test_sweep_reads_pending_payments_through_the_partial_index(history):
     assert {name for _, name in payment_scans} == {"payment_pending_created_idx"}
 
 
-def test_sweep_finds_a_payments_job_through_an_index(history):
+def test_requeue_finds_a_payments_job_through_an_index(history):
     """Jobs are kept after they succeed: one per payment in background mode."""
-    nodes = plan_nodes(PENDING_WITHOUT_LIVE_JOB, SWEEP_PARAMS)
+    nodes = plan_nodes(PENDING_WITHOUT_LIVE_JOB, REQUEUE_PARAMS)
 
     job_scans = scans(nodes, "procrastinate_jobs")
     assert all(node_type != "Seq Scan" for node_type, _ in job_scans), job_scans
