@@ -5,6 +5,7 @@ is off (core/asgi.py). Development (DEBUG=1) may run with the defaults; producti
 Each app checks its own settings (payments.checks: webhook secrets, read tokens).
 """
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -17,13 +18,16 @@ MIN_TOKEN_LENGTH = 32
 GENERATE_HINT = 'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
+def production_refusals(
+    malformed: Callable[[], list[CheckMessage]], unsafe: Callable[[], list[CheckMessage]]
+) -> list[CheckMessage]:
+    """Malformed settings, always; missing or unsafe ones too when DEBUG is off."""
+    return malformed() + ([] if settings.DEBUG else unsafe())
+
+
 @register(Tags.security)
 def security_settings_check(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """Malformed security settings, always; missing or unsafe ones when DEBUG is off."""
-    errors = _malformed_settings()
-    if not settings.DEBUG:
-        errors += _unsafe_production_settings()
-    return errors
+    return production_refusals(_malformed_settings, _unsafe_production_settings)
 
 
 def _malformed_settings() -> list[CheckMessage]:

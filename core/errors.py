@@ -10,20 +10,20 @@ import enum
 class ErrorCode(str, enum.Enum):
     """Every `error.code` core's layers send; each app adds its own (payments.errors)."""
 
-    INVALID_REQUEST = "invalid_request"
-    MALFORMED_JSON = "malformed_json"
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
-    NOT_ACCEPTABLE = "not_acceptable"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    NOT_FOUND = "not_found"
-    BAD_REQUEST = "bad_request"
-    DISALLOWED_HOST = "disallowed_host"
-    CSRF_FAILED = "csrf_failed"
-    PERMISSION_DENIED = "permission_denied"
-    NOT_AUTHENTICATED = "not_authenticated"
-    SERVICE_UNAVAILABLE = "service_unavailable"
-    SERVER_ERROR = "server_error"
+    INVALID_REQUEST = "invalid_request"  # 400, with `fields` naming each invalid one
+    MALFORMED_JSON = "malformed_json"  # 400: not a JSON document
+    BAD_REQUEST = "bad_request"  # 400: refused by Django before any view
+    DISALLOWED_HOST = "disallowed_host"  # 400: a Host not in ALLOWED_HOSTS
+    NOT_AUTHENTICATED = "not_authenticated"  # 401: /metrics without its token
+    CSRF_FAILED = "csrf_failed"  # 403
+    PERMISSION_DENIED = "permission_denied"  # 403
+    NOT_FOUND = "not_found"  # 404: no such path
+    METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
+    NOT_ACCEPTABLE = "not_acceptable"  # 406: the Accept header admits no JSON
+    PAYLOAD_TOO_LARGE = "payload_too_large"  # 413: over MAX_REQUEST_BODY_BYTES
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"  # 415
+    SERVER_ERROR = "server_error"  # 500: a bug
+    SERVICE_UNAVAILABLE = "service_unavailable"  # 503: the database could not answer; retry
 
 
 class ApplicationError(Exception):

@@ -6,17 +6,13 @@ Development (DEBUG=1) may run unsigned and token-less; production may not.
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
-from core.checks import GENERATE_HINT, MIN_TOKEN_LENGTH
+from core.checks import GENERATE_HINT, MIN_TOKEN_LENGTH, production_refusals
 from payments.webhook_signing import webhook_secret_key
 
 
 @register(Tags.security)
 def payments_settings_check(app_configs=None, **kwargs) -> list[CheckMessage]:
-    """Malformed webhook settings, always; missing secrets or tokens when DEBUG is off."""
-    errors = _malformed_settings()
-    if not settings.DEBUG:
-        errors += _unsafe_production_settings()
-    return errors
+    return production_refusals(_malformed_settings, _unsafe_production_settings)
 
 
 def _malformed_settings() -> list[CheckMessage]:

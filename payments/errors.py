@@ -8,12 +8,12 @@ from core.errors import ApplicationError
 class PaymentsErrorCode(str, enum.Enum):
     """Every `error.code` the payments app sends (core.errors.ErrorCode has the project's)."""
 
-    OPERATION_CONFLICT = "operation_conflict"
-    BALANCE_OVERFLOW = "balance_overflow"
-    ORGANIZATION_NOT_FOUND = "organization_not_found"
-    OPERATION_NOT_FOUND = "operation_not_found"
-    INVALID_SIGNATURE = "invalid_signature"
-    INVALID_TOKEN = "invalid_token"  # noqa: S105 (a code, not a token)
+    INVALID_SIGNATURE = "invalid_signature"  # 401: the webhook's signature
+    INVALID_TOKEN = "invalid_token"  # noqa: S105  401: a read's bearer token
+    ORGANIZATION_NOT_FOUND = "organization_not_found"  # 404
+    OPERATION_NOT_FOUND = "operation_not_found"  # 404
+    OPERATION_CONFLICT = "operation_conflict"  # 409: recorded with other content
+    BALANCE_OVERFLOW = "balance_overflow"  # 422: the balance column would overflow
 
 
 class PaymentsError(ApplicationError):

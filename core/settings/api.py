@@ -1,8 +1,9 @@
 """The HTTP API: request size, Django REST framework, the OpenAPI schema and its docs page."""
 
-from core.settings import env
+from core.settings.env import (
+    MAX_REQUEST_BODY_BYTES,
+)
 
-MAX_REQUEST_BODY_BYTES = env.MAX_REQUEST_BODY_BYTES
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 REST_FRAMEWORK = {

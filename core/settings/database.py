@@ -3,18 +3,18 @@
 from psycopg.conninfo import conninfo_to_dict
 
 from core.settings import env
+from core.settings.env import (  # noqa: F401 (settings, read as they are)
+    DATABASE_OWNER_URL,
+    DATABASE_URL,
+    DB_LOCK_TIMEOUT_MS,
+    DB_STATEMENT_TIMEOUT_MS,
+    DB_TRANSACTION_POOLER,
+)
 
-DATABASE_URL = env.DATABASE_URL
-DATABASE_OWNER_URL = env.DATABASE_OWNER_URL
-# Bounded waits: a stuck lock or query ends in a rollback and a 503 the sender can retry, never
-# in a request that hangs forever holding a pooled connection.
-DB_STATEMENT_TIMEOUT_MS = env.DB_STATEMENT_TIMEOUT_MS
-DB_LOCK_TIMEOUT_MS = env.DB_LOCK_TIMEOUT_MS
 # Behind a transaction pooler consecutive transactions of one client may run on different
 # server connections: no prepared statements (a statement prepared on one server connection is
 # unknown on the next), no `options` startup parameter (PgBouncer refuses it), and the timeouts
 # above are set with SET LOCAL in each money transaction instead (docs/scaling.md).
-DB_TRANSACTION_POOLER = env.DB_TRANSACTION_POOLER
 _session_options = (
     # Django prepares nothing already; this turns it off for the webhook's pool (core.db).
     {"prepare_threshold": None}

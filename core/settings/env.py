@@ -71,7 +71,8 @@ DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_secret("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 # 0: no admin app, URL or middleware at all (an instance that only takes webhooks and serves
-# reads exposes nothing else).
+# reads exposes nothing else). Users, sessions and login attempts keep their tables either way,
+# so switching it does not change the schema migrate builds, except the admin log.
 ADMIN_ENABLED = env_bool("ADMIN_ENABLED", True)
 # The zone the admin shows dates and counts its date filters in (an IANA name); storage, logs
 # and the API stay UTC.
@@ -92,6 +93,8 @@ STATIC_ROOT = env_str("STATIC_ROOT", "")
 DATABASE_URL = env_secret("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/payments")
 DATABASE_OWNER_URL = env_secret("DATABASE_OWNER_URL", "")
 TEST_DATABASE_NAME = env_str("TEST_DATABASE_NAME", "")
+# Bounded waits: a stuck lock or query ends in a rollback and a 503 the sender can retry, never
+# in a request that hangs forever holding a pooled connection.
 DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 10_000)
 DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5_000)
 # On when DATABASE_URL points at PgBouncer (or another pooler) in transaction mode.
@@ -124,10 +127,13 @@ PAYMENTS_PENDING_GRACE_SECONDS = env_int("PAYMENTS_PENDING_GRACE_SECONDS", 60)
 PAYMENTS_CREDIT_RETRIES = env_int("PAYMENTS_CREDIT_RETRIES", 10)
 if PAYMENTS_CREDIT_RETRIES < 1:
     raise ValueError("PAYMENTS_CREDIT_RETRIES must be at least 1")
-# New credit jobs the requeue job gives a pending payment whose jobs ended failed or cancelled;
-# past that it stays pending until an operator runs `manage.py payments_requeue`.
+# The requeue job (every PAYMENTS_REQUEUE_CRON) puts the running jobs of dead workers back in the
+# queue and gives a new credit job to each pending payment that has none queued or running: at
+# most this many for jobs that ended failed or cancelled; past that the payment stays pending
+# until an operator runs `manage.py payments_requeue` (docs/background.md).
 PAYMENTS_REQUEUE_MAX = env_int(env_renamed("PAYMENTS_REQUEUE_MAX", formerly="PAYMENTS_HEAL_MAX"), 3)
-# `manage.py reconcile` fails and names every payment pending longer than this.
+# `manage.py reconcile` fails and names every payment pending longer than this. A healthy
+# worker credits within seconds; half an hour is the alert rule's threshold too.
 PAYMENTS_PENDING_STALE_SECONDS = env_int("PAYMENTS_PENDING_STALE_SECONDS", 1800)
 
 # --- HTTP -----------------------------------------------------------------------------------------
@@ -140,12 +146,16 @@ MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
 # Standard Webhooks secrets (`whsec_<base64 key>`), comma-separated: during a rotation both the
 # old and the new secret verify. Empty: deliveries are not verified (development only).
 BANK_WEBHOOK_SECRETS = env_secret_list("BANK_WEBHOOK_SECRETS")
-# How far webhook-timestamp may lie from this server's clock, either way.
+# How far webhook-timestamp may lie from this server's clock, either way: a captured delivery
+# cannot be replayed later than this.
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 # Bearer tokens for the read endpoints, comma-separated (one per client, so one can be revoked).
 API_TOKENS = env_secret_list("API_TOKENS")
+# TLS. Off by default because they depend on how the deployment terminates TLS (see README);
+# `manage.py check --deploy` names each one that production leaves off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-# The admin's cookies over HTTPS only, except in development (plain HTTP on 127.0.0.1).
+# The admin's cookies over HTTPS only, except in development (plain HTTP on 127.0.0.1), where a
+# secure-only cookie would make the admin login impossible.
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
@@ -163,8 +173,9 @@ HEALTH_DB_TIMEOUT_SECONDS = env_int("HEALTH_DB_TIMEOUT_SECONDS", 2)
 # Set (by scripts/serve.sh) when several uvicorn workers run: each writes its metrics to files
 # here and /metrics merges them. prometheus_client reads the variable itself, at import.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
-# /metrics with DEBUG off needs one of them: the scraper's bearer token, or a declaration that
-# this port is reachable from the internal network only.
+# /metrics with DEBUG off needs one of them: Prometheus sends `Authorization: Bearer
+# <METRICS_TOKEN>` (its scrape config's `authorization: credentials_file`), or
+# METRICS_INTERNAL_ONLY=1 declares that this port is reachable from the internal network only.
 METRICS_TOKEN = env_secret("METRICS_TOKEN", "")
 METRICS_INTERNAL_ONLY = env_bool("METRICS_INTERNAL_ONLY", False)
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

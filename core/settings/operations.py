@@ -1,17 +1,14 @@
 """What operators see: health probes, Prometheus metrics, log lines."""
 
-from core.settings import env
+from core.settings.env import (  # noqa: F401 (settings, read as they are)
+    HEALTH_DB_TIMEOUT_SECONDS,
+    LOG_FORMAT,
+    LOG_LEVEL,
+    METRICS_INTERNAL_ONLY,
+    METRICS_TOKEN,
+    PROMETHEUS_MULTIPROC_DIR,
+)
 
-HEALTH_DB_TIMEOUT_SECONDS = env.HEALTH_DB_TIMEOUT_SECONDS
-PROMETHEUS_MULTIPROC_DIR = env.PROMETHEUS_MULTIPROC_DIR
-# Prometheus sends `Authorization: Bearer <METRICS_TOKEN>` (its scrape config's
-# `authorization: credentials_file`), or METRICS_INTERNAL_ONLY=1 declares that this port is
-# reachable from the internal network only. With neither, DEBUG=0 refuses to start.
-METRICS_TOKEN = env.METRICS_TOKEN
-METRICS_INTERNAL_ONLY = env.METRICS_INTERNAL_ONLY
-
-LOG_LEVEL = env.LOG_LEVEL
-LOG_FORMAT = env.LOG_FORMAT
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -4,17 +4,16 @@ import warnings
 from pathlib import Path
 
 from core.settings import env
+from core.settings.env import (  # noqa: F401 (settings, read as they are)
+    ADMIN_ENABLED,
+    ALLOWED_HOSTS,
+    DEBUG,
+    DEV_SECRET_KEY,
+    DISPLAY_TIME_ZONE,
+    SECRET_KEY,
+)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-
-DEBUG = env.DEBUG
-DEV_SECRET_KEY = env.DEV_SECRET_KEY
-SECRET_KEY = env.SECRET_KEY
-ALLOWED_HOSTS = env.ALLOWED_HOSTS
-
-# Users, sessions and login attempts keep their tables with the admin off, so switching it
-# does not change the schema migrate builds, except the admin log.
-ADMIN_ENABLED = env.ADMIN_ENABLED
 ADMIN_URL = "admin/"
 
 INSTALLED_APPS = [
@@ -100,7 +99,6 @@ USE_TZ = True
 # to the process (TZ) and DRF to every datetime the API returns. The admin shows dates in
 # DISPLAY_TIME_ZONE (core.http.fastpath.middleware.AdminTimeZoneMiddleware), zone named.
 TIME_ZONE = "UTC"
-DISPLAY_TIME_ZONE = env.DISPLAY_TIME_ZONE
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
 

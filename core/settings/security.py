@@ -5,11 +5,17 @@ checks refuse to start (manage.py and uvicorn alike, see core/asgi.py).
 """
 
 from core.settings import env
-
-BANK_WEBHOOK_SECRETS = env.BANK_WEBHOOK_SECRETS
-# A captured delivery cannot be replayed later than this.
-WEBHOOK_TOLERANCE_SECONDS = env.WEBHOOK_TOLERANCE_SECONDS
-API_TOKENS = env.API_TOKENS
+from core.settings.env import (  # noqa: F401 (settings, read as they are)
+    API_TOKENS,
+    BANK_WEBHOOK_SECRETS,
+    CSRF_COOKIE_SECURE,
+    SECURE_HSTS_INCLUDE_SUBDOMAINS,
+    SECURE_HSTS_PRELOAD,
+    SECURE_HSTS_SECONDS,
+    SECURE_SSL_REDIRECT,
+    SESSION_COOKIE_SECURE,
+    WEBHOOK_TOLERANCE_SECONDS,
+)
 
 # Response headers (SecurityMiddleware, XFrameOptionsMiddleware): nosniff, no framing, and a
 # Referer for this site's own pages only. Not "no-referrer": under it browsers send
@@ -19,21 +25,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# TLS. Off by default because they depend on how the deployment terminates TLS (see README);
-# `manage.py check --deploy` names each one that production leaves off.
-SECURE_SSL_REDIRECT = env.SECURE_SSL_REDIRECT
-SECURE_HSTS_SECONDS = env.SECURE_HSTS_SECONDS
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.SECURE_HSTS_INCLUDE_SUBDOMAINS
-SECURE_HSTS_PRELOAD = env.SECURE_HSTS_PRELOAD
 # "HTTP_X_FORWARDED_PROTO,https" makes a request carrying `X-Forwarded-Proto: https` count as
 # secure. Only if the proxy always overwrites that header, or a client could claim HTTPS over
 # plain HTTP.
 SECURE_PROXY_SSL_HEADER = tuple(env.SECURE_PROXY_SSL_HEADER) or None
 
-# The admin's session and CSRF cookies travel over HTTPS only, except in development (plain
-# HTTP on 127.0.0.1), where a secure-only cookie would make the admin login impossible.
-SESSION_COOKIE_SECURE = env.SESSION_COOKIE_SECURE
-CSRF_COOKIE_SECURE = env.CSRF_COOKIE_SECURE
 # A CSRF refusal (admin forms, or a POST to a path that does not exist) in the API's JSON shape.
 CSRF_FAILURE_VIEW = "core.http.exception_handler.csrf_failure"
 

@@ -2,7 +2,6 @@
 code relies on; no code touches an unregistered one."""
 
 import ast
-import importlib
 import inspect
 from contextvars import ContextVar
 from pathlib import Path
@@ -15,30 +14,17 @@ from django.http import HttpResponse
 
 from core.private_apis import (
     PRIVATE_APIS,
-    PrivateApi,
     context_has_thread,
     pool_check_set,
     response_handler_class,
     signal_receivers,
 )
+from testsupport.dotted import dotted_resolve
 from testsupport.launch import ROOT
 
 # Django's documented model metadata API, private by name only.
 DOCUMENTED = {"_meta"}
 SCANNED = ("core", "payments", "loadtest", "scripts", "testsupport")
-
-
-def _owner(api: PrivateApi):
-    parts = api.owner.split(".")
-    for split in range(len(parts), 0, -1):
-        try:
-            found = importlib.import_module(".".join(parts[:split]))
-        except ImportError:
-            continue
-        for part in parts[split:]:
-            found = getattr(found, part)
-        return found
-    raise ImportError(api.owner)
 
 
 def _check_pool_check():
@@ -112,7 +98,7 @@ CHECKS = {
 
 @pytest.mark.parametrize("api", PRIVATE_APIS, ids=lambda api: f"{api.owner}.{api.name}")
 async def test_a_registered_private_attribute_is_still_what_the_code_relies_on(api):
-    _owner(api)  # the module or class itself is still there
+    dotted_resolve(api.owner)  # the module or class itself is still there
     check = CHECKS[api.name]
     try:
         if inspect.iscoroutinefunction(check):

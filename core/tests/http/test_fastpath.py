@@ -2,7 +2,6 @@
 signed webhook delivery through the production ASGI stack never hands work to a thread."""
 
 import difflib
-import importlib
 import inspect
 import textwrap
 from importlib.metadata import version
@@ -13,6 +12,7 @@ from django.http import HttpResponse
 
 from core.http.fastpath import handler, middleware, views
 from testsupport.api import WEBHOOK
+from testsupport.dotted import dotted_resolve
 
 # --- (a) drift: each copy's upstream original is still the one it was copied from --------------
 
@@ -25,23 +25,10 @@ COPIES = [
 ]
 
 
-def _resolve(dotted: str):
-    parts = dotted.split(".")
-    for split in range(len(parts), 0, -1):
-        try:
-            found = importlib.import_module(".".join(parts[:split]))
-        except ImportError:
-            continue
-        for attribute in parts[split:]:
-            found = getattr(found, attribute)
-        return found
-    raise ImportError(dotted)
-
-
 @pytest.mark.parametrize(("module", "path", "copied_from"), COPIES, ids=[c[1] for c in COPIES])
 def test_upstream_code_copied_into_fastpath_is_unchanged(module, path, copied_from):
     copied = (UPSTREAM_DIR / f"{path}.txt").read_text()
-    installed = textwrap.dedent(inspect.getsource(_resolve(path)))
+    installed = textwrap.dedent(inspect.getsource(dotted_resolve(path)))
     distribution = path.split(".")[0]
     diff = "".join(
         difflib.unified_diff(
