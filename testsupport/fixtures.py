@@ -51,11 +51,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(request, settings) -> None:
-    """Users a test creates in this process get a cheap password hash (Django's advice for
-    tests); a test that starts processes keeps the real one, which its servers verify."""
+def in_process_shortcuts(request, settings) -> None:
+    """For a test that runs in this process only: users get a cheap password hash (Django's
+    advice for tests), and ServeStatic serves STATIC_ROOT as in production instead of indexing
+    every app's static files for each test client. A test that starts processes keeps both as
+    configured: its servers verify the passwords and serve the files."""
     if not any(request.node.get_closest_marker(marker) for marker in COSTLY_MARKERS):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        settings.SERVESTATIC_USE_FINDERS = False
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
-
 json_scalars = (
     st.none()
     | st.booleans()
@@ -23,8 +22,6 @@ json_scalars = (
     | st.floats(allow_nan=False)
     | st.text(max_size=30)
 )
-
-
 json_values = st.recursive(
     json_scalars,
     lambda children: (
@@ -32,8 +29,6 @@ json_values = st.recursive(
     ),
     max_leaves=12,
 )
-
-
 plausible_fields = {
     "operation_id": st.uuids().map(str) | json_values,
     "amount": st.integers(min_value=-5, max_value=10**16) | json_values,
@@ -47,14 +42,11 @@ plausible_fields = {
     ).map(lambda d: d.isoformat())
     | json_values,
 }
-
-
 bodies = (
     st.fixed_dictionaries({}, optional=plausible_fields).map(json.dumps).map(str.encode)
     | json_values.map(json.dumps).map(str.encode)
     | st.binary(max_size=200)
 )
-
 
 ALLOWED = {200, 400, 409, 422}
 
