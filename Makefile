@@ -3,12 +3,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# Runs a command with DATABASE_URL set: the given one, or an embedded PostgreSQL it starts.
-WITH_DB := $(PY) scripts/embedded_db.py exec --
+# Runs a command with DATABASE_URL set: the given one, or the embedded PostgreSQL, which stays
+# up while any target uses it and stops after the last one (scripts/embedded_db.py).
+WITH_DB = $(PY) scripts/embedded_db.py exec --as 'make $@' --
 
 export DEBUG ?= 1
 
-.PHONY: help run test worker seed migrate reconcile superuser lint format lock install db-stop \
+.PHONY: help run test worker seed migrate reconcile superuser lint format lock install db-stop db-reset \
 	clean loadtest bench bench-scale bench-instructions
 .DEFAULT_GOAL := help
 
@@ -45,7 +46,7 @@ reconcile: $(VENV)/.installed  ## every balance == its balance log == its credit
 	$(WITH_DB) $(PY) manage.py reconcile
 
 superuser: $(VENV)/.installed  ## an admin login for /admin/ (prompts for name and password)
-	$(PY) scripts/embedded_db.py exec --interactive -- \
+	$(PY) scripts/embedded_db.py exec --interactive --as 'make $@' -- \
 		sh -c '$(PY) manage.py migrate --noinput && $(PY) manage.py createsuperuser'
 
 # Duplicate storm against a server that is already running (`make run` in another terminal); it
@@ -102,9 +103,12 @@ lock:  ## re-resolve and pin the runtime dependencies in requirements.lock
 	  $(LOCK_VENV)/bin/pip freeze --exclude bank-webhook-payments; } > requirements.lock
 	rm -rf $(LOCK_VENV)
 
-# Neither installs anything: without .venv no embedded PostgreSQL can be running.
-db-stop:  ## stop the embedded PostgreSQL if one is left running
+# None of these installs anything: without .venv no embedded PostgreSQL can be running.
+db-stop:  ## stop the embedded PostgreSQL now (it warns if a make run/worker/test still uses it)
 	@if [ -x $(PY) ]; then $(PY) scripts/embedded_db.py stop; fi
+
+db-reset:  ## delete the embedded database's data (.pgdata); the next make run starts afresh
+	@if [ -x $(PY) ]; then $(PY) scripts/embedded_db.py reset; else rm -rf .pgdata .pgdata.users; fi
 
 clean: db-stop  ## delete .venv and the caches (keeps the database in .pgdata)
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .import_linter_cache .grimp_cache

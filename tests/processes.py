@@ -1,0 +1,58 @@
+"""Helpers for the tests that start the project's own commands as real processes."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EMBEDDED_DB = (sys.executable, str(ROOT / "scripts" / "embedded_db.py"))
+
+# What `make test` (or a developer's shell) sets that a command under test must not inherit:
+# the database the suite runs on, and make's own state.
+_NOT_INHERITED = ("DATABASE_URL", "DATABASE_OWNER_URL", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a shell that never set DATABASE_URL, plus extra."""
+    env = {key: value for key, value in os.environ.items() if key not in _NOT_INHERITED}
+    return {**env, **extra}
+
+
+def postmaster_pid(pgdata: Path) -> int | None:
+    """The pid of the PostgreSQL server running on pgdata, or None."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if alive(pid) else None
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its parent has yet to read its status
+
+
+def wait_until(condition, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.1)
+
+
+def end(process: subprocess.Popen, signum: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Send signum to the process's group (a terminal's Ctrl-C reaches the whole group), wait."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
