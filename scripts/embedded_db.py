@@ -258,6 +258,13 @@ def stop() -> int:
 
 def reset() -> int:
     """Delete the embedded database's data; the next `make run` starts empty and seeds it."""
+    if database_given():
+        print(
+            "not reset: DATABASE_URL is set, and `reset` deletes only the embedded database "
+            f"({PGDATA}); unset DATABASE_URL to reset that one",
+            file=sys.stderr,
+        )
+        return 2
     with _users_locked():
         users = _users()
         if users:
@@ -289,19 +296,43 @@ def end_with_parent() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
+def given_database_problem(name: str) -> str | None:
+    """A DATABASE_URL (or DATABASE_OWNER_URL) that is set but unusable, in one line."""
+    from preflight import database_problem
+
+    timeout = int(os.environ.get("DB_CONNECT_TIMEOUT_SECONDS") or 5)
+    for variable in ("DATABASE_URL", "DATABASE_OWNER_URL"):
+        url = os.environ.get(variable)
+        if not url and os.environ.get(f"{variable}_FILE"):
+            url = Path(os.environ[f"{variable}_FILE"]).read_text().strip()
+        problem = url and database_problem(url, variable=variable, timeout=timeout)
+        if problem:
+            unset = " Unset it to use the embedded database." if variable == "DATABASE_URL" else ""
+            return f"{name}: {problem}{unset}"
+    return None
+
+
+def database_given() -> bool:
+    return bool(os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_URL_FILE"))
+
+
 def run_with_database(
     command: list[str], *, interactive: bool = False, name: str | None = None
 ) -> int:
     # Also for this launcher itself: `make run` killed outright ends it, and so the command.
     end_with_parent()
+    name = name or " ".join(command)
+    if database_given() and (problem := given_database_problem(name)):
+        print(problem, file=sys.stderr)
+        return 1
     env = dict(os.environ)
     joined = False
-    if not env.get("DATABASE_URL"):
+    if not database_given():
         with _users_locked():
             others = _users()
             started_here = not _running()
             env["DATABASE_URL"], env["DATABASE_OWNER_URL"] = start()
-            _user_join(name or " ".join(command))
+            _user_join(name)
             joined = True
         _guard(os.getpid())
         where = "started" if started_here else "reusing"
