@@ -7,8 +7,6 @@ PY := $(VENV)/bin/python
 # up while any target uses it and stops after the last one (scripts/embedded_db.py).
 WITH_DB = $(PY) scripts/embedded_db.py exec --as 'make $@' --
 
-export DEBUG ?= 1
-
 .PHONY: help run test worker seed migrate reconcile superuser lint format lock install db-stop db-reset \
 	clean loadtest bench bench-scale bench-instructions
 .DEFAULT_GOAL := help

@@ -9,9 +9,14 @@ import warnings
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import load_dotenv
 from psycopg.conninfo import conninfo_to_dict
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A .env beside manage.py, if there is one (git-ignored; .env.example lists every variable), is
+# read before any setting below; a variable the environment already sets wins over the file.
+load_dotenv(BASE_DIR / ".env", override=False)
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production"  # noqa: S105
 

@@ -296,6 +296,15 @@ def end_with_parent() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
+def dotenv_load() -> None:
+    """Read ./.env as the settings do (the environment wins), so that what the launcher decides
+    (embedded or DATABASE_URL) and what its command sees (PORT, WEBHOOK_PROCESSING) agree with
+    the settings Django reads."""
+    from dotenv import load_dotenv
+
+    load_dotenv(ROOT / ".env", override=False)
+
+
 def given_database_problem(name: str) -> str | None:
     """A DATABASE_URL (or DATABASE_OWNER_URL) that is set but unusable, in one line."""
     from preflight import database_problem
@@ -380,6 +389,7 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     action, rest = argv[0], argv[1:]
+    dotenv_load()
     if action == "exec":
         interactive = rest[:1] == ["--interactive"]
         if interactive:
