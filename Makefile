@@ -7,20 +7,44 @@ PY := $(VENV)/bin/python
 # up while any target uses it and stops after the last one (scripts/embedded_db.py).
 WITH_DB = $(PY) scripts/embedded_db.py exec --as 'make $@' --
 
-.PHONY: help run test worker seed migrate reconcile superuser lint format lock install db-stop db-reset \
+.PHONY: help run test manage worker seed migrate reconcile superuser lint format lock install db-stop db-reset \
 	clean loadtest bench bench-scale bench-instructions
 .DEFAULT_GOAL := help
 
-help:  ## this list
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+# The variables that matter, listed by `make help` (each is read from the command line, the
+# environment or .env; every setting is in .env.example and docs/configuration.md):
+#: PORT=8000               where make run listens (HOST=127.0.0.1: 0.0.0.0 for every address)
+#: DATABASE_URL=...        your PostgreSQL instead of the embedded one: postgresql://USER:PASS@HOST:5432/DB
+#: WEB_CONCURRENCY=2       uvicorn worker processes of make run
+#: WEBHOOK_PROCESSING=sync background: answer "accepted" and credit in a worker (make run starts one)
+#: ARGS="reconcile"        make manage's command: any manage.py command on make run's database
+#: PYTEST_ARGS="-k races"  make test's pytest arguments (a path, -k, -x, -v...)
+#: DEBUG=1                 development (the default); DEBUG=0 is production: docs/security.md
+#: LOADTEST_URL, LOADTEST_ARGS, BENCH_ARGS, INSTRUCTIONS_ARGS, SCALE_ARGS: the load test and benchmarks
+
+help:  ## this list, and the variables that matter
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables: PORT=8001 make run, or exported (the service's settings may sit in .env too):"
+	@grep -hE '^#: ' $(MAKEFILE_LIST) | sed 's/^#: /  /'
 
 # The runtime dependencies are pinned by requirements.lock (`make lock`), here as in the Docker
-# image, so the tests run the versions that ship.
+# image, so the tests run the versions that ship. pip's own output is long, and silent with
+# --quiet: the awk prints one line per package collected (one updated line on a terminal).
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10+ is required")'
+	@echo "make: installing .venv with the locked dependencies (about a minute the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@set -o pipefail; tty=; if [ -t 1 ]; then tty=1; fi; \
+	$(PY) -m pip install --progress-bar off -c requirements.lock -e '.[dev]' \
+		| awk -v tty="$$tty" ' \
+			/^Collecting / { n++; name = $$2; sub(/[<>=!~;[(].*/, "", name); \
+				if (tty) printf "\r  collected %3d: %-40s", n, name; \
+				else printf "  collected %3d: %s\n", n, name; fflush() } \
+			/^Installing collected packages/ { if (tty) printf "\n"; \
+				printf "  installing %d packages...\n", n; fflush() } \
+			/^Successfully installed/ { print "  installed."; fflush() }'
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv with the locked dependencies (the others do it first)
@@ -30,6 +54,12 @@ run: $(VENV)/.installed  ## from nothing to the API on http://127.0.0.1:8000
 
 test: $(VENV)/.installed  ## the whole suite on real PostgreSQL
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The database as make run leaves it (migrated first, quietly), with or without DATABASE_URL;
+# --interactive: a command may prompt (createsuperuser, changepassword).
+manage: $(VENV)/.installed  ## any manage.py command on make run's database: make manage ARGS="reconcile"
+	@$(PY) scripts/embedded_db.py exec --interactive --as 'make manage' -- \
+		sh -c '"$$0" manage.py migrate --noinput -v 0 && exec "$$0" manage.py "$$@"' $(PY) $(ARGS)
 
 worker: $(VENV)/.installed  ## background-mode worker (make run starts one itself in that mode)
 	$(WITH_DB) $(PY) manage.py procrastinate worker
