@@ -344,9 +344,11 @@ def run_with_database(
             _user_join(name)
             joined = True
         _guard(os.getpid())
-        where = "started" if started_here else "reusing"
-        also = f" (also used by {_users_named(others)})" if others else ""
-        print(f"embedded PostgreSQL {where}: {env['DATABASE_URL']}{also}", file=sys.stderr)
+        if started_here:
+            how = "started"
+        else:
+            how = f"shared with {_users_named(others)}" if others else "already running"
+        print(f"embedded PostgreSQL {how}: {env['DATABASE_URL']}", file=sys.stderr)
     try:
         return _run(command, env=env, interactive=interactive)
     finally:
