@@ -43,7 +43,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 				if (tty) printf "\r  collected %3d: %-40s", n, name; \
 				else printf "  collected %3d: %s\n", n, name; fflush() } \
 			/^Installing collected packages/ { if (tty) printf "\n"; \
-				printf "  installing %d packages...\n", n; fflush() } \
+				if (n) printf "  installing %d packages...\n", n; \
+				else print "  dependencies already installed; installing the project..."; fflush() } \
 			/^Successfully installed/ { print "  installed."; fflush() }'
 	@touch $@
 
