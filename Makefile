@@ -56,11 +56,13 @@ run: $(VENV)/.installed  ## from nothing to the API on http://127.0.0.1:8000
 test: $(VENV)/.installed  ## the whole suite on real PostgreSQL
 	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
 
-# The database as make run leaves it (migrated first, quietly), with or without DATABASE_URL;
+# The database make run uses: the embedded one, migrated first (quietly) as make run leaves it,
+# or the DATABASE_URL you give (from the environment or .env), used exactly as it is.
 # --interactive: a command may prompt (createsuperuser, changepassword).
 manage: $(VENV)/.installed  ## any manage.py command on make run's database: make manage ARGS="reconcile"
-	@$(PY) scripts/embedded_db.py exec --interactive --as 'make manage' -- \
-		sh -c '"$$0" manage.py migrate --noinput -v 0 && exec "$$0" manage.py "$$@"' $(PY) $(ARGS)
+	@$(PY) scripts/embedded_db.py exec --interactive --as 'make manage' -- sh -c ' \
+		if [ -n "$${EMBEDDED_DB:-}" ]; then "$$0" manage.py migrate --noinput -v 0 || exit; fi; \
+		exec "$$0" manage.py "$$@"' $(PY) $(ARGS)
 
 worker: $(VENV)/.installed  ## background-mode worker (make run starts one itself in that mode)
 	$(WITH_DB) $(PY) manage.py procrastinate worker

@@ -341,6 +341,8 @@ def run_with_database(
             others = _users()
             started_here = not _running()
             env["DATABASE_URL"], env["DATABASE_OWNER_URL"] = start()
+            # Tells the command the database is this folder's own (make manage migrates it).
+            env["EMBEDDED_DB"] = "1"
             _user_join(name)
             joined = True
         _guard(os.getpid())
