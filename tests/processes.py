@@ -3,6 +3,7 @@
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,12 @@ EMBEDDED_DB = (sys.executable, str(ROOT / "scripts" / "embedded_db.py"))
 # What `make test` (or a developer's shell) sets that a command under test must not inherit:
 # the database the suite runs on, and make's own state.
 _NOT_INHERITED = ("DATABASE_URL", "DATABASE_OWNER_URL", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -21,8 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.serve import free_port
-from tests.processes import ROOT, clean_env, postmaster_pid, wait_until
+from tests.processes import ROOT, clean_env, free_port, postmaster_pid, wait_until
 
 pytestmark = [
     pytest.mark.processes,

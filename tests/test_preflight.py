@@ -11,8 +11,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from core.serve import free_port
-from tests.processes import ROOT, clean_env
+from tests.processes import ROOT, clean_env, free_port
 
 pytestmark = [
     pytest.mark.processes,
