@@ -335,6 +335,7 @@ def run_with_database(
         print(problem, file=sys.stderr)
         return 1
     env = dict(os.environ)
+    env.pop("EMBEDDED_DB", None)  # a launcher's inside another's: says so only for its own
     joined = False
     if not database_given():
         with _users_locked():

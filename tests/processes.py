@@ -9,12 +9,22 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from psycopg.conninfo import make_conninfo
+
 ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_DB = (sys.executable, str(ROOT / "scripts" / "embedded_db.py"))
 
 # What `make test` (or a developer's shell) sets that a command under test must not inherit:
 # the database the suite runs on, and make's own state.
-_NOT_INHERITED = ("DATABASE_URL", "DATABASE_OWNER_URL", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+_NOT_INHERITED = (
+    "DATABASE_URL",
+    "DATABASE_OWNER_URL",
+    "EMBEDDED_DB",
+    "MAKEFLAGS",
+    "MAKELEVEL",
+    "MFLAGS",
+)
 
 
 def free_port() -> int:
@@ -63,3 +73,11 @@ def end(process: subprocess.Popen, signum: int = signal.SIGTERM, timeout: float 
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def suite_database_url(**changes: str) -> str:
+    """The URL of the database this suite runs on (as the role that may create databases)."""
+    url = os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL")
+    if not url:
+        pytest.skip("needs DATABASE_URL (make test sets it)")
+    return make_conninfo(url, **changes)

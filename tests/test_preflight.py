@@ -1,17 +1,15 @@
 """`make run` fails early, in one line that says what to do: a database it cannot use, a port
 that is taken (scripts/preflight.py, run by the launcher and by scripts/serve.sh)."""
 
-import os
 import shutil
 import socket
 import subprocess
-import uuid
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
-from tests.processes import ROOT, clean_env, free_port
+from tests.processes import ROOT, clean_env, free_port, suite_database_url
 
 pytestmark = [
     pytest.mark.processes,
@@ -28,26 +26,6 @@ def make_run(**env: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
-
-
-def suite_database_url(**changes: str) -> str:
-    """The URL of the database this suite runs on (as the role that may create databases)."""
-    url = os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL")
-    if not url:
-        pytest.skip("needs DATABASE_URL (make test sets it)")
-    return make_conninfo(url, **changes)
-
-
-@pytest.fixture
-def scratch_database_url():
-    """An empty database of its own, so that a `make run` that got as far as migrating and
-    seeding would do so there."""
-    name = f"scratch_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(suite_database_url(), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    yield suite_database_url(dbname=name)
-    with psycopg.connect(suite_database_url(), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.mark.parametrize("case", ["nothing listens", "no such database"])
