@@ -3,27 +3,52 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# Runs a command with DATABASE_URL set: the given one, or an embedded PostgreSQL it starts.
-WITH_DB := $(PY) scripts/embedded_db.py exec --
+# Runs a command with DATABASE_URL set: the given one, or the embedded PostgreSQL, which stays
+# up while any target uses it and stops after the last one (scripts/embedded_db.py).
+WITH_DB = $(PY) scripts/embedded_db.py exec --as 'make $@' --
 
-export DEBUG ?= 1
-
-.PHONY: help run test test-fast worker seed migrate reconcile superuser lint format lock install db-stop \
-	clean loadtest bench bench-scale bench-instructions
+.PHONY: help run test test-fast manage worker seed migrate reconcile superuser lint format lock install \
+	db-stop db-reset clean loadtest bench bench-scale bench-instructions
 .DEFAULT_GOAL := help
 
-help:  ## this list
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+# The variables that matter, listed by `make help` (each is read from the command line, the
+# environment or .env; every setting is in .env.example and docs/configuration.md):
+#: PORT=8000               where make run listens (HOST=127.0.0.1: 0.0.0.0 for every address)
+#: DATABASE_URL=...        your PostgreSQL instead of the embedded one: postgresql://USER:PASS@HOST:5432/DB
+#: WEB_CONCURRENCY=2       uvicorn worker processes of make run
+#: WEBHOOK_PROCESSING=sync background: answer "accepted" and credit in a worker (make run starts one)
+#: ARGS="reconcile"        make manage's command: any manage.py command on make run's database
+#: PYTEST_ARGS="-k races"  make test's pytest arguments (a path, -k, -x, -v...)
+#: DEBUG=1                 development (the default); DEBUG=0 is production: docs/security.md
+#: LOADTEST_URL, LOADTEST_ARGS, BENCH_ARGS, INSTRUCTIONS_ARGS, SCALE_ARGS: the load test and benchmarks
+
+help:  ## this list, and the variables that matter
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables: PORT=8001 make run, or exported (the service's settings may sit in .env too):"
+	@grep -hE '^#: ' $(MAKEFILE_LIST) | sed 's/^#: /  /'
 
 # Every dependency is pinned (`make lock`): the runtime ones by requirements.lock, here as in the
 # Docker image, so the tests run the versions that ship; the development and test ones by
-# requirements-dev.lock, so that `make test` runs the same tools on every machine.
+# requirements-dev.lock, so that `make test` runs the same tools on every machine. pip's own output
+# is long, and silent with --quiet: the awk prints one line per package collected (one updated
+# line on a terminal).
 LOCKS := -c requirements.lock -c requirements-dev.lock
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10) and "Python 3.10+ is required")'
+	@echo "make: installing .venv with the locked dependencies (about a minute the first time)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(LOCKS) -e '.[dev]'
+	@set -o pipefail; tty=; if [ -t 1 ]; then tty=1; fi; \
+	$(PY) -m pip install --progress-bar off $(LOCKS) -e '.[dev]' \
+		| awk -v tty="$$tty" ' \
+			/^Collecting / { n++; name = $$2; sub(/[<>=!~;[(].*/, "", name); \
+				if (tty) printf "\r  collected %3d: %-40s", n, name; \
+				else printf "  collected %3d: %s\n", n, name; fflush() } \
+			/^Installing collected packages/ { if (tty) printf "\n"; \
+				if (n) printf "  installing %d packages...\n", n; \
+				else print "  dependencies already installed; installing the project..."; fflush() } \
+			/^Successfully installed/ { print "  installed."; fflush() }'
 	@touch $@
 
 install: $(VENV)/.installed  ## create .venv with the locked dependencies (the others do it first)
@@ -37,7 +62,15 @@ test: $(VENV)/.installed  ## the whole suite on real PostgreSQL
 # Everything that starts no process and no browser (pyproject.toml's markers): a change checked
 # in under a minute before the whole suite runs.
 test-fast: $(VENV)/.installed  ## the suite without servers, workers or browsers, under a minute
-	$(WITH_DB) $(PY) -m pytest -m "not processes and not browser" $(PYTEST_ARGS)
+	$(WITH_DB) $(PY) -m pytest -m "not processes and not browser and not slow" $(PYTEST_ARGS)
+
+# The database make run uses: the embedded one, migrated first (quietly) as make run leaves it,
+# or the DATABASE_URL you give (from the environment or .env), used exactly as it is.
+# --interactive: a command may prompt (createsuperuser, changepassword).
+manage: $(VENV)/.installed  ## any manage.py command on make run's database: make manage ARGS="reconcile"
+	@$(PY) scripts/embedded_db.py exec --interactive --as 'make manage' -- sh -c ' \
+		if [ -n "$${EMBEDDED_DB:-}" ]; then "$$0" manage.py migrate --noinput -v 0 || exit; fi; \
+		exec "$$0" manage.py "$$@"' $(PY) $(ARGS)
 
 worker: $(VENV)/.installed  ## background-mode worker (make run starts one itself in that mode)
 	$(WITH_DB) $(PY) manage.py procrastinate worker
@@ -52,7 +85,7 @@ reconcile: $(VENV)/.installed  ## every balance == its balance log == its credit
 	$(WITH_DB) $(PY) manage.py reconcile
 
 superuser: $(VENV)/.installed  ## an admin login for /admin/ (prompts for name and password)
-	$(PY) scripts/embedded_db.py exec --interactive -- \
+	$(PY) scripts/embedded_db.py exec --interactive --as 'make $@' -- \
 		sh -c '$(PY) manage.py migrate --noinput && $(PY) manage.py createsuperuser'
 
 # Duplicate storm against a server that is already running (`make run` in another terminal); it
@@ -115,9 +148,12 @@ lock:  ## re-resolve and pin the dependencies in requirements.lock and requireme
 	  $(LOCK_FREEZE) | grep -vxFf requirements.lock; } > requirements-dev.lock
 	rm -rf $(LOCK_VENV)
 
-# Neither installs anything: without .venv no embedded PostgreSQL can be running.
-db-stop:  ## stop the embedded PostgreSQL if one is left running
+# None of these installs anything: without .venv no embedded PostgreSQL can be running.
+db-stop:  ## stop the embedded PostgreSQL now (it warns if a make run/worker/test still uses it)
 	@if [ -x $(PY) ]; then $(PY) scripts/embedded_db.py stop; fi
+
+db-reset:  ## delete the embedded database's data (.pgdata); the next make run starts afresh
+	@if [ -x $(PY) ]; then $(PY) scripts/embedded_db.py reset; else rm -rf .pgdata .pgdata.users; fi
 
 clean: db-stop  ## delete .venv and the caches (keeps the database in .pgdata)
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .import_linter_cache .grimp_cache

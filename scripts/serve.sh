@@ -5,6 +5,8 @@
 # the launcher dies) stops both; the server exiting stops the worker.
 set -eu
 PY=${PY:-.venv/bin/python}
+# A busy HOST:PORT is said now, in one line naming PORT=, not by uvicorn after migrate and seed.
+"$PY" scripts/preflight.py port
 "$PY" manage.py migrate --noinput
 "$PY" manage.py seed_organizations
 

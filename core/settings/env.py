@@ -10,6 +10,14 @@ import warnings
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+# A .env beside manage.py, if there is one (git-ignored; .env.example lists every variable), is
+# read before any setting; a variable the environment already sets wins over the file.
+load_dotenv(BASE_DIR / ".env", override=False)
+
 DEV_SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production"  # noqa: S105
 
 
