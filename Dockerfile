@@ -21,6 +21,7 @@ WORKDIR /app
 COPY manage.py ./
 COPY core core
 COPY payments payments
+COPY statements statements
 ENV PATH=/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "servestatic",
     "axes",
     "payments",
+    "statements",
 ]
 
 # Django's stock middleware as subclasses that cost an async API request no thread hop
