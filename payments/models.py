@@ -45,7 +45,16 @@ class Payment(models.Model):
         PENDING = "pending"
         CREDITED = "credited"
 
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook"  # the bank's notification
+        STATEMENT = "statement"  # a statement line no webhook had delivered
+
     operation_id = models.UUIDField(unique=True)
+    # True while operation_id is the uuid5 a statement line without one was given
+    # (payments.services.crediting.identity_operation_id): the first delivery of the same
+    # business identity with a real operation id replaces it, once (the append-only trigger).
+    operation_id_synthetic = models.BooleanField(default=False, db_default=False)
+    source = models.CharField(max_length=16, choices=Source.choices, db_default=Source.WEBHOOK)
     # References the organization by INN so that the payment can be recorded before the
     # organization row is touched; Django creates the FK DEFERRABLE INITIALLY DEFERRED, so it is
     # checked at commit, by which time the crediting step has created the organization if needed.
@@ -59,6 +68,9 @@ class Payment(models.Model):
     amount = MoneyField()
     document_number = models.CharField(max_length=64)
     document_date = models.DateTimeField()
+    # document_date's calendar date in the bank's time zone (settings.BANK_TIME_ZONE), as a
+    # statement writes it: the business identity matches on it.
+    document_day = models.DateField()
     status = models.CharField(max_length=16, choices=Status.choices, db_default=Status.CREDITED)
     created_at = models.DateTimeField(db_default=Now())
     credited_at = models.DateTimeField(null=True, blank=True)
@@ -78,6 +90,12 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
+            # The business identity: a statement line without an operation id is matched on it,
+            # and a webhook probes it for a payment a statement credited first.
+            models.Index(
+                fields=["organization", "document_number", "document_day", "amount"],
+                name="payment_identity",
+            ),
             # The admin's prefix search (LIKE 'abc%', payments.admin.search.prefix_search);
             # payer_inn has one already, from its foreign key, and operation_id is searched as
             # a range of its unique index.

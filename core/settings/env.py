@@ -91,6 +91,16 @@ except (ZoneInfoNotFoundError, ValueError):
     raise ValueError(
         f"DISPLAY_TIME_ZONE={DISPLAY_TIME_ZONE!r} is not an IANA time zone (e.g. Europe/Moscow)"
     ) from None
+# The bank's own zone (an IANA name): a statement's dates are calendar dates there, so a webhook's
+# document_date instant is matched by its date in this zone, and a day's credits are checked
+# against the statement of that day (docs/statements.md).
+BANK_TIME_ZONE = env_str("BANK_TIME_ZONE", "Europe/Moscow")
+try:
+    ZoneInfo(BANK_TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError):
+    raise ValueError(
+        f"BANK_TIME_ZONE={BANK_TIME_ZONE!r} is not an IANA time zone (e.g. Europe/Moscow)"
+    ) from None
 # Where `collectstatic` puts the files a production server serves (the Docker image's default).
 STATIC_ROOT = env_str("STATIC_ROOT", "")
 
