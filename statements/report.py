@@ -51,16 +51,19 @@ class LineCredited:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class LineConflict:
-    """An incoming line whose operation id names a payment that differs: never credited."""
+    """An incoming line whose operation id names a payment that differs, or that names too little
+    to be credited: never credited, for an operator to look at."""
 
     position: int
     where: str
-    operation_id: uuid.UUID
-    differing_fields: tuple[str, ...]  # "amount", "payer_inn"
+    operation_id: uuid.UUID | None  # None: a line naming no operation and no identity
+    # "amount", "payer_inn"; or "unidentified": neither an operation id nor a whole identity
+    differing_fields: tuple[str, ...]
     line_amount: int
     line_payer_inn: str | None
-    payment_amount: int
-    payment_payer_inn: str
+    payment_operation_id: uuid.UUID | None
+    payment_amount: int | None
+    payment_payer_inn: str | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
