@@ -60,6 +60,14 @@ _UNCONFIRMED = """
     ORDER BY p.credited_at, p.id
 """
 
+_CONFLICTS = """
+    SELECT s.id, s.period_start, s.period_end, l."where", l.differing_fields, l.operation_id,
+           l.payer_inn, l.amount
+    FROM statement_line l JOIN statement s ON s.id = l.statement_id
+    WHERE l.result = 'conflict'
+    ORDER BY s.id, l.position
+"""
+
 _CONFLICTS_COUNT = "SELECT count(*) FROM statement_line WHERE result = 'conflict'"
 
 
@@ -130,3 +138,22 @@ def statement_conflicts_count() -> int:
     with connection.cursor() as cursor:
         cursor.execute(_CONFLICTS_COUNT)
         return cursor.fetchone()[0]
+
+
+def statement_problems_list() -> list[str]:
+    """Every conflict and unconfirmed credit, one line each, for `manage.py reconcile`."""
+    problems = []
+    with connection.cursor() as cursor:
+        cursor.execute(_CONFLICTS)
+        for statement_id, start, end, where, differing, operation_id, inn, amount in cursor:
+            problems.append(
+                f"line {where} of statement {statement_id} ({start}..{end}): conflict on "
+                f"{','.join(differing)} (operation {operation_id}, payer {inn}, amount {amount})"
+            )
+    problems += [
+        f"credit {credit.operation_id}: no statement confirms it (payer {credit.payer_inn}, "
+        f"amount {credit.amount}, document {credit.document_number}, "
+        f"credited {credit.credited_at.isoformat()})"
+        for credit in credits_unconfirmed_list()
+    ]
+    return problems
