@@ -7,6 +7,7 @@ For the tests of the parsers, the import and its surfaces, and the 100,000-line 
 
 import dataclasses
 import datetime
+import pathlib
 import uuid
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
@@ -209,3 +210,94 @@ def _camt_entry(line: LineSpec, version: str) -> str:
         f"{reference}<BkTxCd/><NtryDtls><TxDtls><Refs>{refs}</Refs>"
         f"<RltdPties>{party}</RltdPties>{document}</TxDtls></NtryDtls></Ntry>"
     )
+
+
+# The peak is VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent through exec.
+_MEASURE = """
+import re, sys, time
+from statements.parsers import statement_parse
+def peak():
+    return int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read())[1])
+data = open(sys.argv[1], "rb").read()
+before = peak()
+started = time.perf_counter()
+parsed = statement_parse(data=data)
+seconds = time.perf_counter() - started
+print(len(parsed.lines), seconds, before, peak())
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class ParseMeasurement:
+    label: str
+    lines: int
+    file_bytes: int
+    seconds: float
+    rss_before_kib: int  # the interpreter, the parsers and the file's bytes
+    rss_peak_kib: int
+
+
+def benchmark_specs(count: int) -> list[LineSpec]:
+    """`count` lines, mostly incoming, with distinct identities (as a month of a busy account)."""
+    return [
+        LineSpec(
+            amount=100 + index,
+            direction=Direction.OUTGOING if index % 10 == 9 else Direction.INCOMING,
+            payer_inn=f"{7700000000 + index % 5000}",
+            document_number=f"PAY-{index}",
+            document_date=DAY - datetime.timedelta(days=index % 30),
+            operation_id=uuid.UUID(int=index + 1) if index % 2 else None,
+        )
+        for index in range(count)
+    ]
+
+
+def parse_measure(path: str, label: str) -> ParseMeasurement:
+    """Parse the file in a fresh interpreter: its time and its peak resident memory."""
+    import os
+    import subprocess
+    import sys
+
+    output = subprocess.run(
+        [sys.executable, "-c", _MEASURE, path],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(pathlib.Path(__file__).resolve().parent.parent)},
+    ).stdout.split()
+    return ParseMeasurement(
+        label=label,
+        lines=int(output[0]),
+        file_bytes=os.path.getsize(path),
+        seconds=float(output[1]),
+        rss_before_kib=int(output[2]),
+        rss_peak_kib=int(output[3]),
+    )
+
+
+def _bench(count: int) -> None:
+    import tempfile
+
+    specs = benchmark_specs(count)
+    makers = {
+        "1C 1.03 cp1251": lambda: one_c_statement(specs),
+        "camt.053.001.08": lambda: camt053_statement(specs),
+        "camt.053.001.02": lambda: camt053_statement(specs, version="02"),
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        for label, make in makers.items():
+            path = f"{folder}/statement"
+            with open(path, "wb") as file:
+                file.write(make())
+            m = parse_measure(path, label)
+            print(
+                f"{m.label:18} {m.lines:>7} lines  {m.file_bytes / 2**20:6.1f} MiB file  "
+                f"{m.seconds:6.2f} s  peak RSS {m.rss_peak_kib / 1024:6.1f} MiB "
+                f"(+{(m.rss_peak_kib - m.rss_before_kib) / 1024:.1f} MiB while parsing)"
+            )
+
+
+if __name__ == "__main__":
+    import sys
+
+    _bench(int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[1] == "bench" else 100_000)

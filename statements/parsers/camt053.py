@@ -103,40 +103,78 @@ def _stream(data: bytes, result: _Result, tz: ZoneInfo) -> str:
         io.BytesIO(data), events=("start", "end"), forbid_dtd=True
     )
     version = ""
-    names: dict[str, str] = {}
-    parents: list[ET.Element] = []
+    names = _Names("")
+    statement_tag = header_tag = account_tag = entry_tag = ""
+    parents: list[ET.Element] = []  # the open elements: Document, BkToCstmrStmt, Stmt, ...
     statement: _Statement | None = None
     statements = 0
     for event, element in events:
         if event == "start":
             if not parents:
                 version = _version_of(element.tag)
-                names = {"": NAMESPACE_PREFIX + version}
-            elif element.tag == _tag(names, "Stmt") and len(parents) == 2:
+                names = _Names(NAMESPACE_PREFIX + version)
+                statement_tag, header_tag, account_tag, entry_tag = (
+                    names.tag(local) for local in ("Stmt", "GrpHdr", "Acct", "Ntry")
+                )
+            elif len(parents) == 2 and element.tag == statement_tag:
                 statements += 1
                 statement = _Statement(path="Stmt" if statements == 1 else f"Stmt[{statements}]")
             parents.append(element)
             continue
         parents.pop()
-        if statement is None:
-            if element.tag == _tag(names, "GrpHdr"):
+        depth = len(parents)
+        if depth == 3 and statement is not None:  # a child of Stmt
+            if element.tag == entry_tag:
+                statement.entries += 1
+                _entry_read(element, names, statement, result)
+                parents[-1].remove(element)  # the lines hold what is needed; the XML can go
+            elif element.tag == account_tag:
+                statement.account = _account_read(element, names, statement.path)
+        elif depth == 2:
+            if element.tag == statement_tag and statement is not None:
+                _statement_close(element, names, statement, result)
+                statement = None
+            elif element.tag == header_tag:
                 result.created_at = _created_at(element, names, tz)
-            continue
-        if element.tag == _tag(names, "Acct") and len(parents) == 3:
-            statement.account = _account_read(element, names, statement.path)
-        elif element.tag == _tag(names, "Ntry") and len(parents) == 3:
-            statement.entries += 1
-            _entry_read(element, names, statement, result)
-            parents[-1].remove(element)  # the lines hold what is needed; the XML can go
-        elif element.tag == _tag(names, "Stmt"):
-            _statement_close(element, names, statement, result)
             parents[-1].remove(element)
-            statement = None
     return version
 
 
-def _tag(names: dict[str, str], local: str) -> str:
-    return f"{{{names['']}}}{local}"
+class _Names:
+    """Paths of local names as tuples of qualified tags, so each step is a find() done in C.
+
+    (ElementPath's namespaced paths cost more than the parsing itself on 100,000 entries.)
+    """
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self._paths: dict[str, tuple[str, ...]] = {}
+
+    def tags(self, path: str) -> tuple[str, ...]:
+        tags = self._paths.get(path)
+        if tags is None:
+            tags = tuple(f"{{{self.namespace}}}{step}" for step in path.split("/"))
+            self._paths[path] = tags
+        return tags
+
+    def tag(self, local: str) -> str:
+        return self.tags(local)[0]
+
+
+def _find(element: ET.Element, path: str, names: _Names) -> ET.Element | None:
+    found: ET.Element | None = element
+    for tag in names.tags(path):
+        found = found.find(tag)
+        if found is None:
+            return None
+    return found
+
+
+def _findall(element: ET.Element, path: str, names: _Names) -> list[ET.Element]:
+    found = [element]
+    for tag in names.tags(path):
+        found = [child for parent in found for child in parent.findall(tag)]
+    return found
 
 
 def _version_of(tag: str) -> str:
@@ -153,14 +191,14 @@ def _version_of(tag: str) -> str:
     return version
 
 
-def _text(element: ET.Element, path: str, names: dict[str, str]) -> str | None:
-    found = element.find(path, names)
+def _text(element: ET.Element, path: str, names: _Names) -> str | None:
+    found = _find(element, path, names)
     if found is None or found.text is None:
         return None
     return found.text.strip() or None
 
 
-def _created_at(header: ET.Element, names: dict[str, str], tz: ZoneInfo) -> datetime.datetime:
+def _created_at(header: ET.Element, names: _Names, tz: ZoneInfo) -> datetime.datetime:
     text = _text(header, "CreDtTm", names)
     try:
         created = datetime.datetime.fromisoformat((text or "").replace("Z", "+00:00"))
@@ -172,7 +210,7 @@ def _created_at(header: ET.Element, names: dict[str, str], tz: ZoneInfo) -> date
     return created.replace(tzinfo=tz) if created.tzinfo is None else created.astimezone(tz)
 
 
-def _account_read(account: ET.Element, names: dict[str, str], path: str) -> str:
+def _account_read(account: ET.Element, names: _Names, path: str) -> str:
     number = _text(account, "Id/IBAN", names) or _text(account, "Id/Othr/Id", names)
     if number is None:
         raise StatementInvalid("the account has no Id/IBAN or Id/Othr/Id", where=f"{path}/Acct/Id")
@@ -185,9 +223,9 @@ def _account_read(account: ET.Element, names: dict[str, str], path: str) -> str:
     return number
 
 
-def _money(element: ET.Element, path: str, names: dict[str, str], where: str) -> int:
+def _money(element: ET.Element, path: str, names: _Names, where: str) -> int:
     """A positive RUB amount at `path` (an `Amt` with its `Ccy` attribute)."""
-    found = element.find(path, names)
+    found = _find(element, path, names)
     if found is None:
         raise StatementInvalid("missing", where=where)
     currency = found.get("Ccy")
@@ -198,16 +236,14 @@ def _money(element: ET.Element, path: str, names: dict[str, str], where: str) ->
     return amount_parse((found.text or "").strip(), where=where)
 
 
-def _entry_read(
-    entry: ET.Element, names: dict[str, str], statement: _Statement, result: _Result
-) -> None:
+def _entry_read(entry: ET.Element, names: _Names, statement: _Statement, result: _Result) -> None:
     where = f"{statement.path}/Ntry[{statement.entries}]"
     amount = _money(entry, "Amt", names, f"{where}/Amt")
     indicator = _text(entry, "CdtDbtInd", names)
     if indicator not in ("CRDT", "DBIT"):
         message = f"{indicator!r} is neither CRDT nor DBIT"
         raise StatementInvalid(message, where=f"{where}/CdtDbtInd")
-    status = entry.find("Sts", names)
+    status = _find(entry, "Sts", names)
     # .02 writes the status as text, .08 as Sts/Cd.
     code = ""
     if status is not None:
@@ -224,7 +260,7 @@ def _entry_read(
         statement.debit_entries += 1
     booked = _date(entry, "BookgDt", names, f"{where}/BookgDt")
     entry_ref = _text(entry, "AcctSvcrRef", names)
-    transactions = entry.findall("NtryDtls/TxDtls", names)
+    transactions = _findall(entry, "NtryDtls/TxDtls", names)
     common = {
         "direction": Direction.INCOMING if indicator == "CRDT" else Direction.OUTGOING,
         "currency": CURRENCY,
@@ -266,14 +302,14 @@ def _entry_read(
         )
 
 
-def _details_amount(details: ET.Element, names: dict[str, str], where: str) -> int | None:
+def _details_amount(details: ET.Element, names: _Names, where: str) -> int | None:
     for path in ("Amt", "AmtDtls/TxAmt/Amt"):
-        if details.find(path, names) is not None:
+        if _find(details, path, names) is not None:
             return _money(details, path, names, f"{where}/{path}")
     return None
 
 
-def _details_amount_check(details: ET.Element, names: dict[str, str], amount: int, where: str):
+def _details_amount_check(details: ET.Element, names: _Names, amount: int, where: str):
     part = _details_amount(details, names, where)
     if part is not None and part != amount:
         raise StatementInvalid(
@@ -283,7 +319,7 @@ def _details_amount_check(details: ET.Element, names: dict[str, str], amount: in
 
 
 def _details_read(
-    details: ET.Element | None, names: dict[str, str], where: str, *, fallback_ref: str | None
+    details: ET.Element | None, names: _Names, where: str, *, fallback_ref: str | None
 ) -> dict:
     """The payment's identity from one TxDtls: operation id, payer INN, document."""
     if details is None:
@@ -301,14 +337,14 @@ def _details_read(
         if uetr
         else _reference_id(_text(details, "Refs/AcctSvcrRef", names) or fallback_ref)
     )
-    document = details.find("RmtInf/Strd/RfrdDocInf", names)
+    document = _find(details, "RmtInf/Strd/RfrdDocInf", names)
     number = document_date = None
     if document is not None:
         number = _raw_text(document, "Nb", names)
-        related = document.find("RltdDt", names)
+        related = _find(document, "RltdDt", names)
         if related is not None:
             # .02 writes the date itself; later versions may wrap it: RltdDt/Dt.
-            inner = "RltdDt/Dt" if related.find("Dt", names) is not None else "RltdDt"
+            inner = "RltdDt/Dt" if _find(related, "Dt", names) is not None else "RltdDt"
             document_date = date_parse(
                 _text(document, inner, names),
                 where=f"{where}/RmtInf/Strd/RfrdDocInf/{inner}",
@@ -322,9 +358,9 @@ def _details_read(
     }
 
 
-def _raw_text(element: ET.Element, path: str, names: dict[str, str]) -> str | None:
+def _raw_text(element: ET.Element, path: str, names: _Names) -> str | None:
     """The text exactly as written (a document number is compared exactly: decision 0015)."""
-    found = element.find(path, names)
+    found = _find(element, path, names)
     return found.text if found is not None and found.text else None
 
 
@@ -332,20 +368,18 @@ def _reference_id(reference: str | None) -> uuid.UUID | None:
     return uuid.UUID(reference) if reference and _UUID.fullmatch(reference) else None
 
 
-def _payer_inn(details: ET.Element, names: dict[str, str]) -> str | None:
+def _payer_inn(details: ET.Element, names: _Names) -> str | None:
     """The debtor's `Othr/Id` under the INN or TXID scheme (.08 nests the party in Dbtr/Pty)."""
     for party in ("RltdPties/Dbtr/Pty", "RltdPties/Dbtr"):
         for kind in ("OrgId", "PrvtId"):
-            for other in details.findall(f"{party}/Id/{kind}/Othr", names):
+            for other in _findall(details, f"{party}/Id/{kind}/Othr", names):
                 scheme = _text(other, "SchmeNm/Prtry", names) or _text(other, "SchmeNm/Cd", names)
                 if scheme is not None and scheme.upper() in _INN_SCHEMES:
                     return _text(other, "Id", names)
     return None
 
 
-def _date(
-    element: ET.Element, path: str, names: dict[str, str], where: str
-) -> datetime.date | None:
+def _date(element: ET.Element, path: str, names: _Names, where: str) -> datetime.date | None:
     """`path/Dt`, else the date part of `path/DtTm` (the bank's calendar date as written)."""
     day = _text(element, f"{path}/Dt", names)
     if day is not None:
@@ -357,7 +391,7 @@ def _date(
 
 
 def _statement_close(
-    element: ET.Element, names: dict[str, str], statement: _Statement, result: _Result
+    element: ET.Element, names: _Names, statement: _Statement, result: _Result
 ) -> None:
     path = statement.path
     if not statement.account:
@@ -384,24 +418,22 @@ def _statement_close(
     result.closing += closing
 
 
-def _period_day(
-    element: ET.Element, names: dict[str, str], path: str, where: str
-) -> datetime.date | None:
+def _period_day(element: ET.Element, names: _Names, path: str, where: str) -> datetime.date | None:
     moment = _text(element, path, names)
     return date_parse(moment[:10], where=where, layout=_DATE) if moment else None
 
 
 def _balance(
-    element: ET.Element, names: dict[str, str], path: str, codes: tuple[str, ...]
+    element: ET.Element, names: _Names, path: str, codes: tuple[str, ...]
 ) -> tuple[int, str, datetime.date | None]:
     """The signed amount of the first balance of the first type in `codes` present."""
-    balances = element.findall("Bal", names)
+    balances = _findall(element, "Bal", names)
     for code in codes:
         for index, balance in enumerate(balances, start=1):
             if _text(balance, "Tp/CdOrPrtry/Cd", names) != code:
                 continue
             where = f"{path}/Bal[{index}]"
-            found = balance.find("Amt", names)
+            found = _find(balance, "Amt", names)
             if found is None or found.get("Ccy") != CURRENCY:
                 currency = found.get("Ccy") if found is not None else None
                 raise StatementInvalid(
@@ -419,7 +451,7 @@ def _balance(
     raise StatementInvalid(f"no {' or '.join(codes)} balance", where=f"{path}/Bal")
 
 
-def _summary_check(element: ET.Element, names: dict[str, str], statement: _Statement) -> None:
+def _summary_check(element: ET.Element, names: _Names, statement: _Statement) -> None:
     """TxsSummry, when the bank writes it, must count and sum the entries it summarizes."""
     where = f"{statement.path}/TxsSummry"
     expected = (
