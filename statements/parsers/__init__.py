@@ -21,7 +21,8 @@ def statement_parse(*, data: bytes, tz: ZoneInfo = MOSCOW) -> ParsedStatement:
 
     Raises StatementInvalid for a file of neither format, or one its parser refuses.
     """
-    if data.startswith(SIGNATURE.encode("ascii")):
+    # A UTF-8 1C file goes to its parser too, which names what is wrong with it.
+    if data.removeprefix(_UTF8_BOM).startswith(SIGNATURE.encode("ascii")):
         return one_c_statement_parse(data=data, tz=tz)
     if data.removeprefix(_UTF8_BOM).lstrip().startswith(b"<"):
         return camt053_statement_parse(data=data, tz=tz)

@@ -231,7 +231,9 @@ def _money(element: ET.Element, path: str, names: _Names, where: str) -> int:
     currency = found.get("Ccy")
     if currency != CURRENCY:
         raise StatementInvalid(
-            f"the amount is in {currency}; only {CURRENCY} statements are imported", where=where
+            f"the amount is in {currency or 'no currency (Ccy)'}; only {CURRENCY} statements"
+            " are imported",
+            where=where,
         )
     return amount_parse((found.text or "").strip(), where=where)
 

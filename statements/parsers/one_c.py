@@ -244,6 +244,8 @@ def _statement_build(
     data: bytes, header: _Block, sections: list[_Section], documents: list[_Document], tz: ZoneInfo
 ) -> ParsedStatement:
     version = header.get("ВерсияФормата")
+    if version is None:
+        raise StatementInvalid("no ВерсияФормата line in the header", where="line 2")
     if version not in VERSIONS:
         raise StatementInvalid(
             f"ВерсияФормата={version} is not supported (supported: {', '.join(VERSIONS)})",

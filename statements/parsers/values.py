@@ -16,7 +16,9 @@ def amount_parse(text: str | None, *, where: str, signed: bool = False, zero: bo
 
     Positive unless `zero` (a total may be nothing) or `signed` (a balance may be overdrawn).
     """
-    match = _AMOUNT.fullmatch(text or "")
+    if text is None:
+        raise StatementInvalid("the amount is missing", where=where)
+    match = _AMOUNT.fullmatch(text)
     minor = 0
     if match is not None:
         minor = int(match["roubles"]) * 100 + int((match["kopecks"] or "0").ljust(2, "0"))
@@ -33,12 +35,14 @@ _DATE_CACHE: dict[tuple[str, str], datetime.date] = {}
 
 def date_parse(text: str | None, *, where: str, layout: str) -> datetime.date:
     """A calendar date in `layout` ("%d.%m.%Y" or "%Y-%m-%d"); equal dates share one object."""
-    key = (text or "", layout)
+    if text is None:
+        raise StatementInvalid("the date is missing", where=where)
+    key = (text, layout)
     cached = _DATE_CACHE.get(key)
     if cached is not None:
         return cached
     # strptime alone accepts "1.5.2024"; the fixed width keeps the file's own form.
-    if text is None or len(text) != 10:
+    if len(text) != 10:
         raise StatementInvalid(f"{text!r} is not a date ({_LAYOUT_NAMES[layout]})", where=where)
     try:
         parsed = datetime.datetime.strptime(text, layout).date()  # noqa: DTZ007 (a calendar date)

@@ -243,3 +243,15 @@ def test_a_section_without_an_account_is_refused():
         one_c_statement([LineSpec(amount=100)]), f"РасчСчет={ACCOUNT}\r\nНачальный", "Начальный"
     )
     assert refusal(data).where == "line 12"
+
+
+def test_a_missing_amount_is_refused_naming_its_document():
+    data = with_line(one_c_statement([LineSpec(amount=100)]), "Сумма=1.00\r\n", "")
+    error = refusal(data)
+    assert error.where == "line 21"
+    assert "missing" in str(error)
+
+
+def test_a_file_without_a_version_is_refused():
+    data = with_line(one_c_statement([LineSpec(amount=100)]), "ВерсияФормата=1.03\r\n", "")
+    assert "no ВерсияФормата" in str(refusal(data))

@@ -29,3 +29,10 @@ def test_the_same_bytes_have_the_same_digest_and_others_another():
     second = one_c_statement([LineSpec(amount=2)])
     assert statement_parse(data=first).sha256 == statement_parse(data=first).sha256
     assert statement_parse(data=first).sha256 != statement_parse(data=second).sha256
+
+
+def test_a_utf8_1c_file_with_a_byte_order_mark_is_refused_as_utf8():
+    data = b"\xef\xbb\xbf" + one_c_statement([LineSpec(amount=1)]).decode("cp1251").encode()
+    with pytest.raises(StatementInvalid) as caught:
+        statement_parse(data=data)
+    assert "UTF-8" in str(caught.value)
