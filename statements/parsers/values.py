@@ -6,15 +6,16 @@ import re
 from statements.errors import StatementInvalid
 
 # Roubles with at most two decimals. A third decimal is refused rather than rounded: no kopeck
-# is ever invented or lost. The cap is the ledger's own (payments.apis.MAX_AMOUNT, 10**15 minor
-# units), so an absurd number is refused here, not at the database.
-_AMOUNT = re.compile(r"(?P<sign>-?)(?P<roubles>\d{1,13})(?:\.(?P<kopecks>\d{1,2}))?")
+# is ever invented or lost. A payment is capped as the ledger caps it (payments.apis.MAX_AMOUNT,
+# 10**15 minor units); a total or a balance (many payments) as a PostgreSQL bigint holds it.
+_AMOUNT = re.compile(r"(?P<sign>-?)(?P<roubles>\d{1,16})(?:\.(?P<kopecks>\d{1,2}))?")
+PAYMENT_LIMIT = 10**15
 
 
 def amount_parse(text: str | None, *, where: str, signed: bool = False, zero: bool = False) -> int:
     """Roubles as written ("1450.00", "1450.5", "1450") to minor units.
 
-    Positive unless `zero` (a total may be nothing) or `signed` (a balance may be overdrawn).
+    A payment unless `zero` (a total may be nothing) or `signed` (a balance may be overdrawn).
     """
     if text is None:
         raise StatementInvalid("the amount is missing", where=where)
@@ -27,6 +28,8 @@ def amount_parse(text: str | None, *, where: str, signed: bool = False, zero: bo
         raise StatementInvalid(
             f"{text!r} is not {kind} in roubles with at most two decimals", where=where
         )
+    if minor >= PAYMENT_LIMIT and not (zero or signed):
+        raise StatementInvalid(f"{text} is more than one payment can be", where=where)
     return -minor if match["sign"] else minor
 
 

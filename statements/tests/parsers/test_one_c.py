@@ -255,3 +255,12 @@ def test_a_missing_amount_is_refused_naming_its_document():
 def test_a_file_without_a_version_is_refused():
     data = with_line(one_c_statement([LineSpec(amount=100)]), "ВерсияФормата=1.03\r\n", "")
     assert "no ВерсияФормата" in str(refusal(data))
+
+
+def test_a_payment_over_the_ledgers_cap_is_refused_but_totals_may_exceed_it():
+    largest = 10**15 - 1
+    parsed = one_c_statement_parse(data=one_c_statement([LineSpec(amount=largest)] * 3))
+    assert parsed.total_incoming == 3 * largest
+    data = one_c_statement([LineSpec(amount=largest)])
+    data = with_line(data, "Сумма=9999999999999.99", "Сумма=10000000000000.00")
+    assert "more than one payment can be" in str(refusal(data))
