@@ -227,7 +227,7 @@ def _money(element: ET.Element, path: str, names: _Names, where: str) -> int:
     """A positive RUB amount at `path` (an `Amt` with its `Ccy` attribute)."""
     found = _find(element, path, names)
     if found is None:
-        raise StatementInvalid("missing", where=where)
+        raise StatementInvalid("the amount is missing", where=where)
     currency = found.get("Ccy")
     if currency != CURRENCY:
         raise StatementInvalid(

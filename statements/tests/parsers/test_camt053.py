@@ -270,3 +270,11 @@ def test_created_at_is_read_in_the_given_time_zone():
     vladivostok = ZoneInfo("Asia/Vladivostok")
     parsed = camt053_statement_parse(data=data, tz=vladivostok)
     assert parsed.created_at == datetime.datetime(2024, 4, 28, 10, 15, tzinfo=vladivostok)
+
+
+def test_an_entry_without_an_amount_is_refused():
+    data = camt053_statement([LineSpec(amount=1)], summary=False)
+    data = edited(data, '<Ntry><Amt Ccy="RUB">0.01</Amt>', "<Ntry>")
+    error = refusal(data)
+    assert error.where == "Stmt/Ntry[1]/Amt"
+    assert "the amount is missing" in str(error)
