@@ -39,6 +39,7 @@ class _Statement:
     """One `Stmt` being read: what its entries add up to, checked against it when it closes."""
 
     path: str  # "Stmt", then "Stmt[2]" for a second account's statement in the same file
+    tz: ZoneInfo  # the bank's: a time with an offset is on the bank's calendar day there
     account: str = ""
     entries: int = 0
     credits: int = 0
@@ -118,7 +119,8 @@ def _stream(data: bytes, result: _Result, tz: ZoneInfo) -> str:
                 )
             elif len(parents) == 2 and element.tag == statement_tag:
                 statements += 1
-                statement = _Statement(path="Stmt" if statements == 1 else f"Stmt[{statements}]")
+                path = "Stmt" if statements == 1 else f"Stmt[{statements}]"
+                statement = _Statement(path=path, tz=tz)
             parents.append(element)
             continue
         parents.pop()
@@ -199,15 +201,16 @@ def _text(element: ET.Element, path: str, names: _Names) -> str | None:
 
 
 def _created_at(header: ET.Element, names: _Names, tz: ZoneInfo) -> datetime.datetime:
-    text = _text(header, "CreDtTm", names)
+    return _moment_parse(_text(header, "CreDtTm", names), where="GrpHdr/CreDtTm", tz=tz)
+
+
+def _moment_parse(text: str | None, *, where: str, tz: ZoneInfo) -> datetime.datetime:
+    """An ISO date and time in the bank's zone; one without an offset is the bank's local time."""
     try:
-        created = datetime.datetime.fromisoformat((text or "").replace("Z", "+00:00"))
+        moment = datetime.datetime.fromisoformat((text or "").replace("Z", "+00:00"))
     except ValueError:
-        raise StatementInvalid(
-            f"{text!r} is not an ISO date and time", where="GrpHdr/CreDtTm"
-        ) from None
-    # A time without an offset is the bank's local time.
-    return created.replace(tzinfo=tz) if created.tzinfo is None else created.astimezone(tz)
+        raise StatementInvalid(f"{text!r} is not an ISO date and time", where=where) from None
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
 
 
 def _account_read(account: ET.Element, names: _Names, path: str) -> str:
@@ -260,7 +263,7 @@ def _entry_read(entry: ET.Element, names: _Names, statement: _Statement, result:
     else:
         statement.debits += amount
         statement.debit_entries += 1
-    booked = _date(entry, "BookgDt", names, f"{where}/BookgDt")
+    booked = _date(entry, "BookgDt", names, f"{where}/BookgDt", statement.tz)
     entry_ref = _text(entry, "AcctSvcrRef", names)
     transactions = _findall(entry, "NtryDtls/TxDtls", names)
     common = {
@@ -381,14 +384,16 @@ def _payer_inn(details: ET.Element, names: _Names) -> str | None:
     return None
 
 
-def _date(element: ET.Element, path: str, names: _Names, where: str) -> datetime.date | None:
-    """`path/Dt`, else the date part of `path/DtTm` (the bank's calendar date as written)."""
+def _date(
+    element: ET.Element, path: str, names: _Names, where: str, tz: ZoneInfo
+) -> datetime.date | None:
+    """`path/Dt`, else the bank's calendar day of `path/DtTm`."""
     day = _text(element, f"{path}/Dt", names)
     if day is not None:
         return date_parse(day, where=f"{where}/Dt", layout=_DATE)
     moment = _text(element, f"{path}/DtTm", names)
     if moment is not None:
-        return date_parse(moment[:10], where=f"{where}/DtTm", layout=_DATE)
+        return _moment_parse(moment, where=f"{where}/DtTm", tz=tz).date()
     return None
 
 
@@ -398,8 +403,8 @@ def _statement_close(
     path = statement.path
     if not statement.account:
         raise StatementInvalid("the statement names no account", where=f"{path}/Acct")
-    opening, _, opening_date = _balance(element, names, path, ("OPBD", "PRCD"))
-    closing, closing_where, closing_date = _balance(element, names, path, ("CLBD",))
+    opening, _, opening_date = _balance(element, names, statement, ("OPBD", "PRCD"))
+    closing, closing_where, closing_date = _balance(element, names, statement, ("CLBD",))
     _summary_check(element, names, statement)
     if opening + statement.credits - statement.debits != closing:
         raise StatementInvalid(
@@ -407,8 +412,8 @@ def _statement_close(
             f" {statement.debits / 100:.2f} is not the closing balance {closing / 100:.2f}",
             where=closing_where,
         )
-    start = _period_day(element, names, "FrToDt/FrDtTm", f"{path}/FrToDt/FrDtTm") or opening_date
-    end = _period_day(element, names, "FrToDt/ToDtTm", f"{path}/FrToDt/ToDtTm") or closing_date
+    start = _period_day(element, names, "FrDtTm", statement) or opening_date
+    end = _period_day(element, names, "ToDtTm", statement) or closing_date
     if start is None or end is None:
         raise StatementInvalid("the statement has no period (FrToDt)", where=f"{path}/FrToDt")
     if start > end:
@@ -420,15 +425,22 @@ def _statement_close(
     result.closing += closing
 
 
-def _period_day(element: ET.Element, names: _Names, path: str, where: str) -> datetime.date | None:
-    moment = _text(element, path, names)
-    return date_parse(moment[:10], where=where, layout=_DATE) if moment else None
+def _period_day(
+    element: ET.Element, names: _Names, bound: str, statement: _Statement
+) -> datetime.date | None:
+    """The bank's calendar day of FrToDt/FrDtTm or ToDtTm."""
+    moment = _text(element, f"FrToDt/{bound}", names)
+    if moment is None:
+        return None
+    where = f"{statement.path}/FrToDt/{bound}"
+    return _moment_parse(moment, where=where, tz=statement.tz).date()
 
 
 def _balance(
-    element: ET.Element, names: _Names, path: str, codes: tuple[str, ...]
+    element: ET.Element, names: _Names, statement: _Statement, codes: tuple[str, ...]
 ) -> tuple[int, str, datetime.date | None]:
     """The signed amount of the first balance of the first type in `codes` present."""
+    path = statement.path
     balances = _findall(element, "Bal", names)
     for code in codes:
         for index, balance in enumerate(balances, start=1):
@@ -448,7 +460,7 @@ def _balance(
                 raise StatementInvalid(
                     f"{sign!r} is neither CRDT nor DBIT", where=f"{where}/CdtDbtInd"
                 )
-            day = _date(balance, "Dt", names, f"{where}/Dt")
+            day = _date(balance, "Dt", names, f"{where}/Dt", statement.tz)
             return (amount if sign == "CRDT" else -amount), f"{where}/Amt", day
     raise StatementInvalid(f"no {' or '.join(codes)} balance", where=f"{path}/Bal")
 

@@ -278,3 +278,22 @@ def test_an_entry_without_an_amount_is_refused():
     error = refusal(data)
     assert error.where == "Stmt/Ntry[1]/Amt"
     assert "the amount is missing" in str(error)
+
+
+def test_times_with_an_offset_fall_on_the_banks_calendar_day():
+    data = camt053_statement([LineSpec(amount=1)], period=(datetime.date(2024, 4, 27),) * 2)
+    data = edited(data, "2024-04-27T00:00:00", "2024-04-27T21:00:00Z")
+    data = edited(data, "2024-04-27T23:59:59", "2024-04-28T20:59:59Z")
+    data = edited(data, "<BookgDt><Dt>2024-04-28</Dt>", "<BookgDt><DtTm>2024-04-27T21:30:00Z</DtTm>")
+    parsed = camt053_statement_parse(data=data)
+    # 21:00 UTC is midnight in Moscow: the statement and the booking are of 28.04.
+    assert (parsed.period_start, parsed.period_end) == (datetime.date(2024, 4, 28),) * 2
+    assert parsed.lines[0].booking_date == datetime.date(2024, 4, 28)
+    assert camt053_statement_parse(data=data, tz=ZoneInfo("UTC")).period_start == datetime.date(
+        2024, 4, 27
+    )
+
+
+def test_a_period_bound_that_is_not_a_time_is_refused():
+    data = edited(camt053_statement([LineSpec(amount=1)]), "2024-04-28T00:00:00", "28.04.2024")
+    assert refusal(data).where == "Stmt/FrToDt/FrDtTm"
