@@ -98,60 +98,77 @@ def one_c_statement_parse(*, data: bytes, tz: ZoneInfo = MOSCOW) -> ParsedStatem
     Raises StatementInvalid naming the line ("line N") for anything unreadable, unsupported or
     inconsistent, a file without `КонецФайла` included. created_at is read in `tz`.
     """
-    encoding = _encoding_detect(data)
-    header = _Block(line_no=1, repeatable=frozenset({"РасчСчет"}))
-    sections: list[_Section] = []
-    documents: list[_Document] = []
-    shared: dict[str, str] = {}  # one string object per distinct account (100,000 documents)
-    block: _Block | None = None
-    block_kind = ""
-    finished_on = 0
-    line_no = 0
-    for line_no, line in _lines(data, encoding):
-        if finished_on:
+    reader = _Reader()
+    for line_no, line in _lines(data, _encoding_detect(data)):
+        reader.feed(line_no, line)
+    reader.finish()
+    return _statement_build(data, reader.header, reader.sections, reader.documents, tz)
+
+
+_SECTION, _DOCUMENT = "СекцияРасчСчет", "СекцияДокумент"
+_ENDS = {_SECTION: "КонецРасчСчет", _DOCUMENT: "КонецДокумента"}
+
+
+class _Reader:
+    """The file's structure, one line at a time: header, sections, documents, КонецФайла."""
+
+    def __init__(self) -> None:
+        self.header = _Block(line_no=1, repeatable=frozenset({"РасчСчет"}))
+        self.sections: list[_Section] = []
+        self.documents: list[_Document] = []
+        self.shared: dict[str, str] = {}  # one string per distinct account (100,000 documents)
+        self.block: _Block | None = None
+        self.kind = ""
+        self.finished_on = 0
+        self.last_line = 0
+
+    def feed(self, line_no: int, line: str) -> None:
+        self.last_line = line_no
+        where = f"line {line_no}"
+        if self.finished_on:
             if line.strip():
-                raise StatementInvalid("text after КонецФайла", where=f"line {line_no}")
-            continue
-        if line_no == 1:
+                raise StatementInvalid("text after КонецФайла", where=where)
+        elif line_no == 1:
             if line != SIGNATURE:
-                raise StatementInvalid(f"the file does not start with {SIGNATURE}", where="line 1")
-            continue
-        if not line.strip():
-            continue
-        if line == "СекцияРасчСчет" or line.startswith("СекцияДокумент="):
-            if block is not None:
-                raise StatementInvalid(
-                    f"{line.split('=')[0]} inside the {block_kind} opened on line {block.line_no}",
-                    where=f"line {line_no}",
-                )
-            block = _Block(line_no=line_no)
-            block_kind = "СекцияРасчСчет" if line == "СекцияРасчСчет" else "СекцияДокумент"
-        elif line in ("КонецРасчСчет", "КонецДокумента"):
-            expected = "КонецРасчСчет" if block_kind == "СекцияРасчСчет" else "КонецДокумента"
-            if block is None or line != expected:
-                raise StatementInvalid(f"{line} without its section", where=f"line {line_no}")
-            if block_kind == "СекцияРасчСчет":
-                sections.append(_section_read(block))
-            else:
-                documents.append(_document_read(block, shared))
-            block = None
+                raise StatementInvalid(f"the file does not start with {SIGNATURE}", where=where)
+        elif not line.strip():
+            pass
+        elif line == _SECTION or line.startswith(f"{_DOCUMENT}="):
+            self._outside_blocks(line.split("=")[0], where)
+            self.block = _Block(line_no=line_no)
+            self.kind = _SECTION if line == _SECTION else _DOCUMENT
+        elif line in _ENDS.values():
+            self._close(line, where)
         elif line == "КонецФайла":
-            if block is not None:
-                raise StatementInvalid(
-                    f"КонецФайла inside the {block_kind} opened on line {block.line_no}",
-                    where=f"line {line_no}",
-                )
-            finished_on = line_no
+            self._outside_blocks(line, where)
+            self.finished_on = line_no
         else:
             key, sep, value = line.partition("=")
             if not sep:
-                raise StatementInvalid(f"{line[:40]!r} is not Key=Value", where=f"line {line_no}")
-            (block or header).add(key, value, line_no)
-    if not finished_on:
-        raise StatementInvalid(
-            "the file ends without КонецФайла: it is truncated", where=f"line {line_no + 1}"
-        )
-    return _statement_build(data, header, sections, documents, tz)
+                raise StatementInvalid(f"{line[:40]!r} is not Key=Value", where=where)
+            (self.block or self.header).add(key, value, line_no)
+
+    def finish(self) -> None:
+        if not self.finished_on:
+            raise StatementInvalid(
+                "the file ends without КонецФайла: it is truncated",
+                where=f"line {self.last_line + 1}",
+            )
+
+    def _outside_blocks(self, marker: str, where: str) -> None:
+        if self.block is not None:
+            opened = self.block.line_no
+            message = f"{marker} inside the {self.kind} opened on line {opened}"
+            raise StatementInvalid(message, where=where)
+
+    def _close(self, marker: str, where: str) -> None:
+        if self.block is None or marker != _ENDS[self.kind]:
+            raise StatementInvalid(f"{marker} without its section", where=where)
+        if self.kind == _SECTION:
+            self.sections.append(_section_read(self.block))
+        else:
+            self.documents.append(_document_read(self.block, self.shared))
+        self.block = None
 
 
 def _encoding_detect(data: bytes) -> str:

@@ -284,7 +284,8 @@ def test_times_with_an_offset_fall_on_the_banks_calendar_day():
     data = camt053_statement([LineSpec(amount=1)], period=(datetime.date(2024, 4, 27),) * 2)
     data = edited(data, "2024-04-27T00:00:00", "2024-04-27T21:00:00Z")
     data = edited(data, "2024-04-27T23:59:59", "2024-04-28T20:59:59Z")
-    data = edited(data, "<BookgDt><Dt>2024-04-28</Dt>", "<BookgDt><DtTm>2024-04-27T21:30:00Z</DtTm>")
+    booked_in_utc = "<BookgDt><DtTm>2024-04-27T21:30:00Z</DtTm>"
+    data = edited(data, "<BookgDt><Dt>2024-04-28</Dt>", booked_in_utc)
     parsed = camt053_statement_parse(data=data)
     # 21:00 UTC is midnight in Moscow: the statement and the booking are of 28.04.
     assert (parsed.period_start, parsed.period_end) == (datetime.date(2024, 4, 28),) * 2

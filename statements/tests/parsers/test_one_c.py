@@ -264,3 +264,27 @@ def test_a_payment_over_the_ledgers_cap_is_refused_but_totals_may_exceed_it():
     data = one_c_statement([LineSpec(amount=largest)])
     data = with_line(data, "Сумма=9999999999999.99", "Сумма=10000000000000.00")
     assert "more than one payment can be" in str(refusal(data))
+
+
+def test_a_section_opened_inside_a_document_is_refused():
+    data = one_c_statement([LineSpec(amount=100)])
+    data = with_line(data, "КонецДокумента", "СекцияРасчСчет\r\nКонецДокумента")
+    error = refusal(data)
+    assert error.where == "line 34"
+    assert "inside the СекцияДокумент opened on line 21" in str(error)
+
+
+def test_an_end_of_document_without_its_document_is_refused():
+    data = one_c_statement([LineSpec(amount=100)])
+    data = with_line(data, "КонецФайла", "КонецДокумента\r\nКонецФайла")
+    assert refusal(data).where == "line 35"
+
+
+def test_the_end_of_the_file_inside_a_document_is_refused():
+    data = with_line(one_c_statement([LineSpec(amount=100)]), "КонецДокумента\r\n", "")
+    assert "КонецФайла inside the СекцияДокумент" in str(refusal(data))
+
+
+def test_a_file_not_starting_with_the_signature_is_refused():
+    data = b"X" + one_c_statement([LineSpec(amount=100)])
+    assert refusal(data).where == "line 1"
