@@ -124,28 +124,28 @@ class _Reader:
 
     def feed(self, line_no: int, line: str) -> None:
         self.last_line = line_no
-        where = f"line {line_no}"
         if self.finished_on:
             if line.strip():
-                raise StatementInvalid("text after КонецФайла", where=where)
+                raise StatementInvalid("text after КонецФайла", where=f"line {line_no}")
         elif line_no == 1:
             if line != SIGNATURE:
-                raise StatementInvalid(f"the file does not start with {SIGNATURE}", where=where)
+                message = f"the file does not start with {SIGNATURE}"
+                raise StatementInvalid(message, where=f"line {line_no}")
         elif not line.strip():
             pass
         elif line == _SECTION or line.startswith(f"{_DOCUMENT}="):
-            self._outside_blocks(line.split("=")[0], where)
+            self._outside_blocks(line.split("=")[0], line_no)
             self.block = _Block(line_no=line_no)
             self.kind = _SECTION if line == _SECTION else _DOCUMENT
         elif line in _ENDS.values():
-            self._close(line, where)
+            self._close(line, line_no)
         elif line == "КонецФайла":
-            self._outside_blocks(line, where)
+            self._outside_blocks(line, line_no)
             self.finished_on = line_no
         else:
             key, sep, value = line.partition("=")
             if not sep:
-                raise StatementInvalid(f"{line[:40]!r} is not Key=Value", where=where)
+                raise StatementInvalid(f"{line[:40]!r} is not Key=Value", where=f"line {line_no}")
             (self.block or self.header).add(key, value, line_no)
 
     def finish(self) -> None:
@@ -155,15 +155,15 @@ class _Reader:
                 where=f"line {self.last_line + 1}",
             )
 
-    def _outside_blocks(self, marker: str, where: str) -> None:
+    def _outside_blocks(self, marker: str, line_no: int) -> None:
         if self.block is not None:
             opened = self.block.line_no
             message = f"{marker} inside the {self.kind} opened on line {opened}"
-            raise StatementInvalid(message, where=where)
+            raise StatementInvalid(message, where=f"line {line_no}")
 
-    def _close(self, marker: str, where: str) -> None:
+    def _close(self, marker: str, line_no: int) -> None:
         if self.block is None or marker != _ENDS[self.kind]:
-            raise StatementInvalid(f"{marker} without its section", where=where)
+            raise StatementInvalid(f"{marker} without its section", where=f"line {line_no}")
         if self.kind == _SECTION:
             self.sections.append(_section_read(self.block))
         else:
