@@ -12,14 +12,23 @@ from django.db import connections, transaction
 
 from core.db import db_serving_role
 
-# Column lists: the organization's name is edited in the admin; the balance by a credit only.
+# Column lists: the organization's name is edited in the admin; the balance by a credit only;
+# a payment's operation id when its webhook claims a statement's credit (0008).
 MONEY_TABLE_PRIVILEGES = {
     "organization": "SELECT, INSERT, UPDATE (name, balance, updated_at)",
-    "payment": "SELECT, INSERT, UPDATE (status, credited_at)",
+    "payment": (
+        "SELECT, INSERT, UPDATE (status, credited_at, operation_id, operation_id_synthetic)"
+    ),
     "balance_log": "SELECT, INSERT",
     "django_migrations": "SELECT",
 }
 ROW_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+
+
+def serving_role_privileges_register(*, table: str, privileges: str) -> None:
+    """Narrow the serving role's privileges on an app's table (from its AppConfig.ready:
+    payments imports no app that builds on it); unregistered tables get ROW_PRIVILEGES."""
+    MONEY_TABLE_PRIVILEGES[table] = privileges
 
 
 def role_quote(role: str) -> str:
