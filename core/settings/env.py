@@ -1,8 +1,10 @@
 """Every environment variable the service reads, read here and nowhere else.
 
-The other modules of core.settings turn these values into Django's settings. Defaults are safe
-for local development (`make run`); production sets DEBUG=0 and real values, and the system
-checks refuse what is unsafe there (docs/configuration.md lists every variable).
+The other modules of core.settings turn these values into Django's settings. DEBUG is off
+unless asked for (the development launcher, scripts/embedded_db.py, asks); the other defaults
+suit local development, and the system checks refuse what is unsafe in production
+(docs/configuration.md lists every variable). A value refused here raises SettingError, one
+line naming the variable and what it accepts.
 """
 
 import os
@@ -11,6 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
+
+from core.errors import SettingError
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -75,7 +79,10 @@ def env_renamed(name: str, *, formerly: str) -> str:
 
 # --- Project --------------------------------------------------------------------------------------
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a deployment that forgets it serves as production, never Django's debug
+# pages (docs/security.md, "DEBUG"). `make run`, `make test` and the other make targets set
+# DEBUG=1 through their launcher when neither the environment nor .env says otherwise.
+DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_secret("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 # 0: no admin app, URL or middleware at all (an instance that only takes webhooks and serves
@@ -174,6 +181,12 @@ SECURE_PROXY_SSL_HEADER = env_list("SECURE_PROXY_SSL_HEADER", "")
 ADMIN_LOGIN_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
 ADMIN_LOGIN_COOLOFF_MINUTES = env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 60)
 
+# --- Serving (core.serve: uvicorn's command line) ------------------------------------------------
+
+HOST = env_str("HOST", "127.0.0.1")
+PORT = env_int("PORT", 8000)
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2)
+
 # --- Operations -----------------------------------------------------------------------------------
 
 # /readyz waits at most this long for a pooled connection: a probe never hangs on a dead database.
@@ -191,3 +204,40 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "plain"}:
     raise ValueError(f"LOG_FORMAT must be 'json' or 'plain', not {LOG_FORMAT!r}")
+
+# --- DEBUG is for one developer's machine ---------------------------------------------------------
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def debug_refusal() -> str | None:
+    """Why DEBUG=1 must not start here, or None: a production secret is set (the deployment is
+    a real one), or the server would listen beyond this machine (its debug pages would show
+    settings and code to the network)."""
+    if not DEBUG:
+        return None
+    production = [
+        name
+        for name, value in (
+            ("SECRET_KEY", SECRET_KEY != DEV_SECRET_KEY),
+            ("BANK_WEBHOOK_SECRETS", BANK_WEBHOOK_SECRETS),
+            ("API_TOKENS", API_TOKENS),
+            ("METRICS_TOKEN", METRICS_TOKEN),
+        )
+        if value
+    ]
+    if production:
+        return (
+            f"DEBUG=1 with production secrets set ({', '.join(production)}): refusing to start. "
+            "Set DEBUG=0 for a deployment, or unset them for development."
+        )
+    if HOST not in LOOPBACK_HOSTS:
+        return (
+            f"DEBUG=1 with HOST={HOST} (beyond this machine): refusing to start, as the debug "
+            "pages would be served to the network. Set DEBUG=0, or HOST=127.0.0.1."
+        )
+    return None
+
+
+if refusal := debug_refusal():
+    raise SettingError(refusal)
