@@ -32,7 +32,8 @@ class CredentialsReporterFilter(SafeExceptionReporterFilter):
         return _cleansed(super().cleanse_setting(key, value))
 
     def get_safe_request_meta(self, request):
-        return {key: _cleansed(value) for key, value in super().get_safe_request_meta(request).items()}
+        meta = super().get_safe_request_meta(request)
+        return {key: _cleansed(value) for key, value in meta.items()}
 
     def get_post_parameters(self, request):
         return _cleansed(super().get_post_parameters(request))
