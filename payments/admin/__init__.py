@@ -14,7 +14,7 @@ unique index, 0006).
 
 from django.contrib import admin
 
-from payments.admin import balance_log, organization, payment  # noqa: F401 (registers them)
+from payments.admin import balance_log, organization, payment, users  # noqa: F401 (registers them)
 from payments.admin.login import AdminLoginForm
 
 admin.site.site_header = "Payments console"
