@@ -23,6 +23,9 @@ from statements.types import Direction, ParsedStatement
 
 # Lines per INSERT when the statement is stored.
 STORE_BATCH = 10_000
+# From this many lines the new lines are analyzed before matching; below, any plan is quick and
+# the ANALYZE (tens of milliseconds on a large table) would cost more than it saves.
+ANALYZE_FROM_LINES = 1_000
 # Lines per crediting transaction: its locks are held until it commits, so webhooks of the same
 # payments wait at most one batch.
 SETTLE_BATCH = 1000
@@ -200,10 +203,12 @@ def _lines_columns(statement_id: int, lines) -> dict:
 
 def _lines_match(*, statement_id: int) -> None:
     """Match, in three set-based statements, every line the ledger already has."""
-    with connection.cursor() as cursor:
-        # The lines just stored are unknown to the planner until analyzed: without it, a large
-        # statement's identity join runs as a nested loop (minutes instead of seconds).
-        cursor.execute("ANALYZE statement_line")
+    lines = Statement.objects.values_list("lines_total", flat=True).get(id=statement_id)
+    if lines >= ANALYZE_FROM_LINES:
+        with connection.cursor() as cursor:
+            # The lines just stored are unknown to the planner until analyzed: without it, a
+            # large statement's identity join runs as a nested loop (minutes, not seconds).
+            cursor.execute("ANALYZE statement_line")
     with transaction.atomic(), connection.cursor() as cursor:
         params = {"statement": statement_id}
         cursor.execute(_MATCH_BY_OPERATION, params)
