@@ -24,6 +24,8 @@ def uvicorn_args(*, port: int, workers: int, host: str = "127.0.0.1") -> list[st
         "-m", "uvicorn", "core.asgi:application",
         "--host", host, "--port", str(port), "--workers", str(workers),
         "--lifespan", "on", "--no-access-log",
+        # httptools' protocol, honouring the host of an absolute-form target (RFC 9112 3.2.2).
+        "--http", "core.http.protocol:HostFromTargetProtocol",
         "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS),
         "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
     ]  # fmt: skip

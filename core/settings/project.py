@@ -71,10 +71,12 @@ SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003", "ax
 APPEND_SLASH = False
 
 # ASGI layers around Django, outermost first (core.http.stack): a request id for every response,
+# a 400 for a request without Host,
 # then one log line and metrics per webhook delivery, then the body-size limit (so its 413 is
 # observed and carries the request id too).
 ASGI_MIDDLEWARE = [
     "core.http.request_id.RequestIdMiddleware",
+    "core.http.hosts.HostRequiredMiddleware",
     "payments.webhook_observation.WebhookObservationMiddleware",
     "core.http.body_limit.BodySizeLimitMiddleware",
 ]
