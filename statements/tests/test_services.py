@@ -11,7 +11,9 @@ from payments.outcomes import PaymentOutcome
 from payments.selectors import payment_get
 from payments.services.crediting import PaymentResult, payment_accept, payment_process
 from statements import services
+from statements.errors import StatementNotFound
 from statements.models import StatementLine
+from statements.selectors import statement_report_get
 from statements.services import statement_import
 from statements.tests.statements import line, statement
 from statements.types import Direction
@@ -266,3 +268,19 @@ def test_the_report_as_json():
     assert body["credited"][0]["amount"] == 145000
     assert body["credited"][0]["document_date"] == "2024-04-28"
     assert uuid.UUID(body["credited"][0]["operation_id"])
+
+
+def test_a_stored_report_is_got_by_its_id():
+    report = statement_import(parsed=statement(line()))
+
+    stored = statement_report_get(statement_id=report.statement.id)
+
+    assert stored.credited == report.credited
+    assert stored.already_imported is True
+
+
+def test_an_unknown_statement_id_is_not_found():
+    with pytest.raises(StatementNotFound) as missing:
+        statement_report_get(statement_id=987654)
+
+    assert missing.value.status_code == 404
