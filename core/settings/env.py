@@ -143,6 +143,15 @@ try:
     ZoneInfo(DISPLAY_TIME_ZONE)
 except (ZoneInfoNotFoundError, ValueError):
     raise refuse("DISPLAY_TIME_ZONE", DISPLAY_TIME_ZONE, VARIABLES["DISPLAY_TIME_ZONE"]) from None
+# The bank's own zone (an IANA name): a statement's dates are calendar dates there, so a webhook's
+# document_date instant is matched by its date in this zone, and a day's credits are checked
+# against the statement of that day (docs/statements.md).
+BANK_TIME_ZONE = env_str("BANK_TIME_ZONE", "Europe/Moscow")
+VARIABLES["BANK_TIME_ZONE"] = "an IANA time zone name (e.g. Europe/Moscow)"
+try:
+    ZoneInfo(BANK_TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError):
+    raise refuse("BANK_TIME_ZONE", BANK_TIME_ZONE, VARIABLES["BANK_TIME_ZONE"]) from None
 # Where `collectstatic` puts the files a production server serves (the Docker image's default).
 STATIC_ROOT = env_str("STATIC_ROOT", "")
 

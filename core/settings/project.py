@@ -7,6 +7,7 @@ from core.settings import env
 from core.settings.env import (  # noqa: F401 (settings, read as they are)
     ADMIN_ENABLED,
     ALLOWED_HOSTS,
+    BANK_TIME_ZONE,
     DEBUG,
     DEV_SECRET_KEY,
     DISPLAY_TIME_ZONE,

@@ -272,7 +272,7 @@ def test_organization_search_by_part_of_an_inn(admin_client):
     [
         ("ccf0a86d", "payment_operation_id_key"),
         ("PAY-32", "payment_document_number_prefix"),
-        ("7707", "payment_payer_inn_eb06b62f_like"),
+        ("7707", "payment_identity"),
     ],
 )
 def test_prefix_search_is_served_by_an_index(admin_client, rf, admin_user, term, index):
