@@ -158,6 +158,9 @@ PAYMENTS_PENDING_STALE_SECONDS = env_int("PAYMENTS_PENDING_STALE_SECONDS", 1800)
 
 # Webhook bodies are a few hundred bytes; anything past this is refused with 413 before parsing.
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
+# A bank statement (POST /api/statements/, the admin's upload, `statement_import`) is a whole
+# month of an account: 100,000 lines of 1C are about 40 MB. Its paths get this limit instead.
+STATEMENT_MAX_BYTES = env_int("STATEMENT_MAX_BYTES", 64 * 1024 * 1024)
 
 # --- Security -------------------------------------------------------------------------------------
 
@@ -169,6 +172,9 @@ BANK_WEBHOOK_SECRETS = env_secret_list("BANK_WEBHOOK_SECRETS")
 WEBHOOK_TOLERANCE_SECONDS = env_int("WEBHOOK_TOLERANCE_SECONDS", 300)
 # Bearer tokens for the read endpoints, comma-separated (one per client, so one can be revoked).
 API_TOKENS = env_secret_list("API_TOKENS")
+# Bearer tokens that may import a statement (POST /api/statements/), comma-separated. Importing
+# credits money, so a read token does not do it. Empty: open (development only).
+STATEMENT_IMPORT_TOKENS = env_secret_list("STATEMENT_IMPORT_TOKENS")
 # TLS. Off by default because they depend on how the deployment terminates TLS (see README);
 # `manage.py check --deploy` names each one that production leaves off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
