@@ -25,7 +25,7 @@ from statements.types import Direction, ParsedStatement
 STORE_BATCH = 10_000
 # Lines per crediting transaction: its locks are held until it commits, so webhooks of the same
 # payments wait at most one batch.
-SETTLE_BATCH = 500
+SETTLE_BATCH = 1000
 
 _LINES_INSERT = """
     INSERT INTO statement_line
