@@ -27,7 +27,8 @@ from testsupport.launch import ROOT, free_port, process_stop
 from testsupport.servers import spawn
 
 SECRET_SETTINGS = [
-    "SECRET_KEY", "DATABASE_URL", "BANK_WEBHOOK_SECRETS", "API_TOKENS", "METRICS_TOKEN"
+    "SECRET_KEY", "DATABASE_URL", "BANK_WEBHOOK_SECRETS", "API_TOKENS", "METRICS_TOKEN",
+    "STATEMENT_IMPORT_TOKENS",
 ]  # fmt: skip
 COMPOSE_ENV = {"ALLOWED_HOSTS": "set-by-test"}
 
