@@ -81,7 +81,9 @@ def _run(args) -> int:
             token=env["API_TOKENS"],
         )
         storm: dict = {}
-        thread = threading.Thread(target=lambda: storm.update(report=asyncio.run(storm_run(config))))
+        thread = threading.Thread(
+            target=lambda: storm.update(report=asyncio.run(storm_run(config)))
+        )
         before = _peak_kib()
         thread.start()
         started = time.perf_counter()
