@@ -20,7 +20,7 @@ WITH_DB = $(PY) scripts/embedded_db.py exec --as 'make $@' --
 #: WEBHOOK_PROCESSING=sync background: answer "accepted" and credit in a worker (make run starts one)
 #: ARGS="reconcile"        make manage's command: any manage.py command on make run's database
 #: PYTEST_ARGS="-k races"  make test's pytest arguments (a path, -k, -x, -v...)
-#: DEBUG=1                 development (the default); DEBUG=0 is production: docs/security.md
+#: DEBUG=1                 development (make's default; unset elsewhere = 0, production): docs/security.md
 #: LOADTEST_URL, LOADTEST_ARGS, BENCH_ARGS, INSTRUCTIONS_ARGS, SCALE_ARGS: the load test and benchmarks
 
 help:  ## this list, and the variables that matter

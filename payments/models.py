@@ -7,6 +7,7 @@ constraints, so no code path (including a bug or a manual SQL session) can break
 
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Now
 
 from payments.display import money_format
@@ -64,6 +65,9 @@ class Payment(models.Model):
         db_column="payer_inn",
         on_delete=models.PROTECT,
         related_name="payments",
+        # No index of its own: payment_identity starts with payer_inn and serves every lookup
+        # by payer (the admin's prefix search, the foreign key's PROTECT check).
+        db_index=False,
     )
     amount = MoneyField()
     document_number = models.CharField(max_length=64)
@@ -91,14 +95,19 @@ class Payment(models.Model):
         ]
         indexes = [
             # The business identity: a statement line without an operation id is matched on it,
-            # and a webhook probes it for a payment a statement credited first.
+            # and a webhook probes it for a payment a statement credited first. payer_inn leads
+            # with pattern ops, so the same index serves the admin's prefix search by INN and
+            # the foreign key (which has no index of its own).
             models.Index(
-                fields=["organization", "document_number", "document_day", "amount"],
+                OpClass(F("organization"), name="varchar_pattern_ops"),
+                F("document_number"),
+                F("document_day"),
+                F("amount"),
                 name="payment_identity",
             ),
             # The admin's prefix search (LIKE 'abc%', payments.admin.search.prefix_search);
-            # payer_inn has one already, from its foreign key, and operation_id is searched as
-            # a range of its unique index.
+            # payer_inn has payment_identity, and operation_id is searched as a range of its
+            # unique index.
             models.Index(
                 OpClass("document_number", name="varchar_pattern_ops"),
                 name="payment_document_number_prefix",

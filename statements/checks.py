@@ -12,9 +12,7 @@ def statements_settings_check(app_configs=None, **kwargs) -> list[CheckMessage]:
 
 
 def _malformed_settings() -> list[CheckMessage]:
-    if settings.STATEMENT_MAX_BYTES < 1:
-        return [Error("STATEMENT_MAX_BYTES must be at least 1.", id="statements.E002")]
-    return []
+    return []  # STATEMENT_MAX_BYTES' bounds are checked where it is read (core.settings.env)
 
 
 def _unsafe_production_settings() -> list[CheckMessage]:

@@ -55,18 +55,25 @@ _MATCH_BY_OPERATION = """
 
 # Lines without an operation id: the k-th line of an identity (in file order) matches the k-th
 # payment of it (oldest first) that no other line of this statement matched; the rest are left
-# for crediting. So n lines match at most n payments, and each payment at most one line.
+# for crediting. So n lines match at most n payments, and each payment at most one line. The
+# lines go through a temporary table first: this session owns it, so it may ANALYZE it (the
+# serving role may not analyze statement_line), and the planner then knows how many there are
+# (guessing a few, it would join a large statement by nested loops: minutes, not seconds).
+_IDENTITY_LINES = """
+    CREATE TEMPORARY TABLE statement_identity_lines ON COMMIT DROP AS
+    SELECT id, payer_inn, document_number, document_date, amount,
+           row_number() OVER (
+               PARTITION BY payer_inn, document_number, document_date, amount ORDER BY position
+           ) AS rank
+    FROM statement_line
+    WHERE statement_id = %(statement)s AND result IS NULL AND operation_id IS NULL
+      AND payer_inn IS NOT NULL AND document_number IS NOT NULL AND document_date IS NOT NULL
+"""
+
 _MATCH_BY_IDENTITY = """
-    WITH lines AS (
-        SELECT id, payer_inn, document_number, document_date, amount,
-               row_number() OVER (
-                   PARTITION BY payer_inn, document_number, document_date, amount
-                   ORDER BY position
-               ) AS rank
-        FROM statement_line
-        WHERE statement_id = %(statement)s AND result IS NULL AND operation_id IS NULL
-    ), identities AS (
-        SELECT DISTINCT payer_inn, document_number, document_date, amount FROM lines
+    WITH identities AS (
+        SELECT DISTINCT payer_inn, document_number, document_date, amount
+        FROM statement_identity_lines
     ), candidates AS (
         SELECT p.id, p.payer_inn, p.document_number, p.document_day, p.amount,
                row_number() OVER (
@@ -83,7 +90,7 @@ _MATCH_BY_IDENTITY = """
         )
     )
     UPDATE statement_line l SET payment_id = c.id, result = 'matched'
-    FROM lines
+    FROM statement_identity_lines lines
     JOIN candidates c
       ON c.payer_inn = lines.payer_inn AND c.document_number = lines.document_number
      AND c.document_day = lines.document_date AND c.amount = lines.amount
@@ -200,13 +207,12 @@ def _lines_columns(statement_id: int, lines) -> dict:
 
 def _lines_match(*, statement_id: int) -> None:
     """Match, in three set-based statements, every line the ledger already has."""
-    with connection.cursor() as cursor:
-        # The lines just stored are unknown to the planner until analyzed: without it, a large
-        # statement's identity join runs as a nested loop (minutes instead of seconds).
-        cursor.execute("ANALYZE statement_line")
     with transaction.atomic(), connection.cursor() as cursor:
         params = {"statement": statement_id}
         cursor.execute(_MATCH_BY_OPERATION, params)
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.statement_identity_lines")
+        cursor.execute(_IDENTITY_LINES, params)
+        cursor.execute("ANALYZE pg_temp.statement_identity_lines")
         cursor.execute(_MATCH_BY_IDENTITY, params)
         cursor.execute(_UNIDENTIFIED, params)
 

@@ -138,4 +138,7 @@ def test_db_roles_sql_prints_both_roles_and_the_grants(capsys):
     assert f'CREATE ROLE "{serving}" LOGIN' in out
     assert "NOSUPERUSER NOCREATEDB NOCREATEROLE" in out
     assert f'GRANT SELECT, INSERT ON "balance_log" TO "{serving}";' in out
-    assert f'GRANT SELECT, INSERT, UPDATE (status, credited_at) ON "payment" TO "{serving}"' in out
+    assert (
+        "GRANT SELECT, INSERT, UPDATE (status, credited_at, operation_id, operation_id_synthetic)"
+        f' ON "payment" TO "{serving}"'
+    ) in out
