@@ -5,7 +5,6 @@ import json
 import httpx
 import pytest
 
-from payments.db_roles import MONEY_TABLE_PRIVILEGES
 from payments.models import Payment
 from statements.models import Statement
 from statements.tests.files import FILES, FORMATS, INN, camt, incoming, one_c
@@ -26,13 +25,6 @@ CONTENT_TYPES = {
 IDENTITY = {"payer_inn": INN, "document_number": "PAY-328", "amount": 145000}
 IMPORT_TOKEN = PRODUCTION_ENV["STATEMENT_IMPORT_TOKENS"]
 READ_TOKEN = PRODUCTION_ENV["API_TOKENS"]
-# A late webhook records its operation id on the statement's payment (UPDATE payment SET
-# operation_id ...), which the serving role may do only once payments/db_roles.py grants it.
-serving_role_may_record_late_operation_ids = pytest.mark.xfail(
-    "operation_id" not in MONEY_TABLE_PRIVILEGES["payment"],
-    reason="the serving role lacks UPDATE (operation_id, operation_id_synthetic) on payment",
-    strict=True,
-)
 
 
 def post(client: httpx.Client, body: bytes, content_type: str, **headers) -> httpx.Response:
@@ -62,7 +54,6 @@ def test_a_missed_webhook_is_credited_201_then_the_same_file_is_200_already_impo
     assert balance == 145000
 
 
-@serving_role_may_record_late_operation_ids
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_late_webhook_after_the_import_is_a_duplicate_and_found_by_its_operation_id(client, fmt):
     post(client, FORMATS[fmt](incoming()), CONTENT_TYPES[fmt])
@@ -203,7 +194,6 @@ def test_production_import_needs_an_import_token_and_a_read_token_is_refused(
     assert read_anonymous.status_code == 401
 
 
-@serving_role_may_record_late_operation_ids
 def test_a_late_signed_webhook_in_production_is_a_duplicate(production_server_url):
     auth = {"authorization": f"Bearer {IMPORT_TOKEN}"}
     late = payload(**IDENTITY)
