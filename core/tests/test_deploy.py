@@ -120,9 +120,11 @@ def test_the_wheel_holds_only_core_and_the_apps(tmp_path):
     assert {name.split("/")[0] for name in names if ".dist-info/" not in name} == {
         "core",
         "payments",
+        "statements",
     }
     assert [name for name in names if "/tests/" in name] == []
     assert "core/templates/admin/base_site.html" in names
+    assert "statements/templates/admin/statements/upload.html" in names
     assert "payments/migrations/0001_initial.py" in names
 
 
