@@ -89,8 +89,8 @@ def _run(args) -> int:
             token=env["API_TOKENS"],
         )
         storm: dict = {}
-        thread = threading.Thread(
-            target=lambda: storm.update(report=asyncio.run(storm_run(config)))
+        thread = threading.Thread(  # a daemon: an import that fails ends the run
+            target=lambda: storm.update(report=asyncio.run(storm_run(config))), daemon=True
         )
         _peak_reset()
         before = _peak_kib()
