@@ -8,7 +8,8 @@ PY := $(VENV)/bin/python
 WITH_DB = $(PY) scripts/embedded_db.py exec --as 'make $@' --
 
 .PHONY: help run test test-fast manage worker seed migrate reconcile superuser lint format lock install \
-	db-stop db-reset clean loadtest bench bench-scale bench-instructions bench-statements
+	db-stop db-reset clean loadtest bench bench-scale bench-instructions bench-statements \
+	bench-statements-file
 .DEFAULT_GOAL := help
 
 # The variables that matter, listed by `make help` (each is read from the command line, the
@@ -113,6 +114,11 @@ bench-instructions: $(VENV)/.installed  ## instructions per webhook delivery (va
 # import's time and memory and checks the ledger after (docs/performance.md). About two minutes.
 bench-statements: $(VENV)/.installed  ## import a 100,000-line statement during a webhook storm
 	$(WITH_DB) $(PY) -m loadtest.statement_import $(STATEMENTS_BENCH_ARGS)
+
+# The same through the file: a 100,000-line 1C file parsed and imported (as the command and the
+# API do) while the duplicate storm hits a real server; prints seconds, peak memory, the verdict.
+bench-statements-file: $(VENV)/.installed  ## parse + import a 100,000-line 1C file during a storm
+	$(WITH_DB) $(PY) -m loadtest.statement_file $(STATEMENTS_FILE_BENCH_ARGS)
 
 # Does the service slow down as its tables grow? Loads a payment history in SQL (0, 1M, 10M rows
 # over 100k organizations) into a database of its own (payments_scale), storms the service at each

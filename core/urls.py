@@ -20,6 +20,7 @@ if settings.ADMIN_ENABLED:
 
 urlpatterns += [
     path("api/", include("payments.urls")),
+    path("api/", include("statements.urls")),
     # Operations: plain Django views, outside DRF, so API authentication never applies to them.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

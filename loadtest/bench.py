@@ -139,6 +139,7 @@ def _production_env(database_url: str) -> dict[str, str]:
         "BANK_WEBHOOK_SECRETS": secret,
         "API_TOKENS": secrets.token_urlsafe(32),
         "METRICS_TOKEN": secrets.token_urlsafe(32),
+        "STATEMENT_IMPORT_TOKENS": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
     }

@@ -11,6 +11,7 @@ class StatementsConfig(AppConfig):
         from core.observability.metrics import metrics_sampler_register
         from payments.db_roles import serving_role_privileges_register
         from payments.reconciliation import reconciliation_check_register
+        from statements import checks  # noqa: F401  (registers the system checks)
         from statements.metrics import statement_discrepancies_sample
         from statements.selectors import statement_problems_list
 

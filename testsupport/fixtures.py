@@ -151,6 +151,7 @@ def production_settings(settings):
     settings.BANK_WEBHOOK_SECRETS = [PRODUCTION_SETTINGS_SECRET]
     settings.API_TOKENS = [PRODUCTION_SETTINGS_TOKEN]
     settings.METRICS_TOKEN = "metrics-" + PRODUCTION_SETTINGS_TOKEN
+    settings.STATEMENT_IMPORT_TOKENS = ["import-" + PRODUCTION_SETTINGS_TOKEN]
     settings.ALLOWED_HOSTS = ["payments.example.com"]
     return settings
 

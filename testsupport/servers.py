@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "BANK_WEBHOOK_SECRETS": "whsec_dGVzdC1vbmx5LWJhbmstd2ViaG9vay1zZWNyZXQtMzJi",
     "API_TOKENS": "test-only-reader-token-0123456789abcdefghij",
     "METRICS_TOKEN": "test-only-metrics-token-0123456789abcdefghij",
+    "STATEMENT_IMPORT_TOKENS": "test-only-statement-import-token-0123456789",
     "ALLOWED_HOSTS": "127.0.0.1",
 }
 PRODUCTION_SECRET = PRODUCTION_ENV["BANK_WEBHOOK_SECRETS"]

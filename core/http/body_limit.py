@@ -1,4 +1,5 @@
-"""ASGI middleware that refuses request bodies over MAX_REQUEST_BODY_BYTES with 413.
+"""ASGI middleware that refuses request bodies over MAX_REQUEST_BODY_BYTES with 413 (or over a
+path's own cap in REQUEST_BODY_LIMITS: a bank statement's upload is megabytes).
 
 Django's ASGI handler reads the whole body (to a temporary file) before any view or middleware
 runs, and uvicorn sets no limit, so the cap has to sit in front of Django. Bodies here are tiny,
@@ -33,7 +34,7 @@ _LENGTH_HEADERS = (b"content-length", b"transfer-encoding")
 
 class BodySizeLimitMiddleware(HttpLayer):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = settings.MAX_REQUEST_BODY_BYTES
+        limit = settings.REQUEST_BODY_LIMITS.get(scope["path"], settings.MAX_REQUEST_BODY_BYTES)
         declared = _declared_length(scope)
         if declared > limit and _expects_continue(scope):
             # Before the first receive(): uvicorn sends "100 Continue" only then, so the client

@@ -2,9 +2,17 @@
 
 from core.settings.env import (
     MAX_REQUEST_BODY_BYTES,
+    STATEMENT_MAX_BYTES,
 )
+from core.settings.project import ADMIN_URL
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Paths whose bodies may exceed MAX_REQUEST_BODY_BYTES (core.http.body_limit), each with its own
+# cap: a bank statement's upload, by the API and by the admin's form.
+REQUEST_BODY_LIMITS = {
+    "/api/statements/": STATEMENT_MAX_BYTES,
+    f"/{ADMIN_URL}statements/statement/upload/": STATEMENT_MAX_BYTES,
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -39,7 +47,12 @@ SPECTACULAR_SETTINGS = {
                 "type": "http",
                 "scheme": "bearer",
                 "description": "One of API_TOKENS, sent as `Authorization: Bearer <token>`.",
-            }
+            },
+            "importToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "One of STATEMENT_IMPORT_TOKENS: imports a bank statement.",
+            },
         }
     },
 }

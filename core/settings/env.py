@@ -242,6 +242,12 @@ PAYMENTS_PENDING_STALE_SECONDS = env_int(
 MAX_REQUEST_BODY_BYTES = env_int(
     "MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024, maximum=16 * 1024 * 1024, unit="bytes"
 )
+# A bank statement (POST /api/statements/, the admin's upload, `statement_import`) is a whole
+# month of an account: 100,000 lines of 1C are about 40 MB. Its paths get this limit instead;
+# the body layer holds it in memory, hence the ceiling.
+STATEMENT_MAX_BYTES = env_int(
+    "STATEMENT_MAX_BYTES", 64 * 1024 * 1024, minimum=1024, maximum=1024**3, unit="bytes"
+)
 
 # --- Security -------------------------------------------------------------------------------------
 
@@ -255,6 +261,9 @@ WEBHOOK_TOLERANCE_SECONDS = env_int(
 )
 # Bearer tokens for the read endpoints, comma-separated (one per client, so one can be revoked).
 API_TOKENS = env_secret_list("API_TOKENS")
+# Bearer tokens that may import a statement (POST /api/statements/), comma-separated. Importing
+# credits money, so a read token does not do it. Empty: open (development only).
+STATEMENT_IMPORT_TOKENS = env_secret_list("STATEMENT_IMPORT_TOKENS")
 # TLS. Off by default because they depend on how the deployment terminates TLS (see README);
 # `manage.py check --deploy` names each one that production leaves off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)

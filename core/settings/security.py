@@ -14,6 +14,7 @@ from core.settings.env import (  # noqa: F401 (settings, read as they are)
     SECURE_HSTS_SECONDS,
     SECURE_SSL_REDIRECT,
     SESSION_COOKIE_SECURE,
+    STATEMENT_IMPORT_TOKENS,
     WEBHOOK_TOLERANCE_SECONDS,
 )
 

@@ -27,7 +27,8 @@ from testsupport.launch import ROOT, free_port, process_stop
 from testsupport.servers import spawn
 
 SECRET_SETTINGS = [
-    "SECRET_KEY", "DATABASE_URL", "BANK_WEBHOOK_SECRETS", "API_TOKENS", "METRICS_TOKEN"
+    "SECRET_KEY", "DATABASE_URL", "BANK_WEBHOOK_SECRETS", "API_TOKENS", "METRICS_TOKEN",
+    "STATEMENT_IMPORT_TOKENS",
 ]  # fmt: skip
 COMPOSE_ENV = {"ALLOWED_HOSTS": "set-by-test"}
 
@@ -119,9 +120,11 @@ def test_the_wheel_holds_only_core_and_the_apps(tmp_path):
     assert {name.split("/")[0] for name in names if ".dist-info/" not in name} == {
         "core",
         "payments",
+        "statements",
     }
     assert [name for name in names if "/tests/" in name] == []
     assert "core/templates/admin/base_site.html" in names
+    assert "statements/templates/admin/statements/upload.html" in names
     assert "payments/migrations/0001_initial.py" in names
 
 

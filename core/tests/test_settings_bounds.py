@@ -55,10 +55,13 @@ REFUSED = [
     ("PAYMENTS_PENDING_STALE_SECONDS", {"PAYMENTS_PENDING_STALE_SECONDS": "0"}),
     ("MAX_REQUEST_BODY_BYTES", {"MAX_REQUEST_BODY_BYTES": "0"}),
     ("MAX_REQUEST_BODY_BYTES", {"MAX_REQUEST_BODY_BYTES": "-1"}),
+    ("STATEMENT_MAX_BYTES", {"STATEMENT_MAX_BYTES": "0"}),
+    ("STATEMENT_MAX_BYTES", {"STATEMENT_MAX_BYTES": "64M"}),
     ("BANK_WEBHOOK_SECRETS_FILE", {"BANK_WEBHOOK_SECRETS_FILE": MISSING_FILE}),
     ("WEBHOOK_TOLERANCE_SECONDS", {"WEBHOOK_TOLERANCE_SECONDS": "315360000"}),
     ("WEBHOOK_TOLERANCE_SECONDS", {"WEBHOOK_TOLERANCE_SECONDS": "300s"}),
     ("API_TOKENS_FILE", {"API_TOKENS_FILE": MISSING_FILE}),
+    ("STATEMENT_IMPORT_TOKENS_FILE", {"STATEMENT_IMPORT_TOKENS_FILE": MISSING_FILE}),
     ("SECURE_SSL_REDIRECT", {"SECURE_SSL_REDIRECT": "https"}),
     ("SESSION_COOKIE_SECURE", {"SESSION_COOKIE_SECURE": "secure"}),
     ("CSRF_COOKIE_SECURE", {"CSRF_COOKIE_SECURE": "secure"}),
@@ -85,6 +88,7 @@ FREE = {
     "PROMETHEUS_MULTIPROC_DIR": "a directory; prometheus_client reads it",
     "BANK_WEBHOOK_SECRETS": "payments.checks: whsec_ format and length (a system check)",
     "API_TOKENS": "payments.checks: length (a system check)",
+    "STATEMENT_IMPORT_TOKENS": "statements.checks: set and length (a system check)",
     "METRICS_TOKEN": "core.checks E011: length (a system check)",
 }
 
