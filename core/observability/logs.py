@@ -87,3 +87,16 @@ def json_formatter() -> logging.Formatter:
         timestamp="time",
         json_ensure_ascii=False,
     )
+
+
+def console_handler() -> logging.Handler:
+    """The handler of uvicorn's own lines before Django is loaded (its supervisor never loads
+    it), formatted as settings.LOGGING formats the app's: uvicorn's --log-config
+    (core/observability/uvicorn_logging.json, passed by core.serve) builds it."""
+    from core.settings.env import LOG_FORMAT, LOG_LEVEL
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(json_formatter() if LOG_FORMAT == "json" else plain_formatter())
+    handler.addFilter(RequestIdFilter())
+    handler.setLevel(LOG_LEVEL)
+    return handler
