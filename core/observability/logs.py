@@ -64,10 +64,14 @@ class PlainFormatter(logging.Formatter):
     """Development lines: the usual text, then the extra fields as key=value."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        # Scalars only: a dict or a list (procrastinate's whole job and worker on every line)
+        # is context for a log collector, kept by the JSON format, not for a terminal.
         extra = " ".join(
             f"{key}={value}"
             for key, value in record.__dict__.items()
-            if key not in _NOT_FIELDS and value is not None
+            if key not in _NOT_FIELDS
+            and value is not None
+            and not isinstance(value, dict | list | tuple)
         )
         line = super().formatMessage(record)
         return f"{line} {extra}" if extra else line
