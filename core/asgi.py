@@ -1,5 +1,6 @@
 """ASGI entry point: `uvicorn core.asgi:application`."""
 
+import io
 import os
 import sys
 
@@ -29,7 +30,9 @@ if not settings.DEBUG:
     # production configuration (no webhook secrets, no tokens, dev SECRET_KEY...) would start
     # quietly. Refuse to start instead.
     try:
-        call_command("check", databases=["default"])
+        # Its "no issues" line is not printed (once per worker, in no log format); a warning
+        # still is.
+        call_command("check", databases=["default"], stdout=io.StringIO())
     except SystemCheckError as exc:
         sys.stderr.write(f"{exc}\nRefusing to start.\n")
         sys.exit(STARTUP_FAILURE)

@@ -8,6 +8,7 @@ refused setting is one line here, before uvicorn starts.
 
 import os
 import sys
+from pathlib import Path
 
 # uvicorn's drain on SIGTERM: in-flight requests finish, then the workers exit.
 GRACEFUL_SHUTDOWN_SECONDS = 10
@@ -16,6 +17,9 @@ GRACEFUL_SHUTDOWN_SECONDS = 10
 # unanswered (a reset). Longer than the idle reuse of most clients and proxies (httpx 5 s, nginx
 # and cloud load balancers 60 s) leaves the closing to them; see docs/operations.md, "Keep-alive".
 KEEP_ALIVE_SECONDS = 75
+# uvicorn's own lines (its supervisor's included, which never loads Django) in the app's format:
+# JSON in production, plain in development (core.observability.logs.console_handler).
+LOG_CONFIG = Path(__file__).resolve().parent / "observability" / "uvicorn_logging.json"
 
 
 def uvicorn_args(*, port: int, workers: int, host: str = "127.0.0.1") -> list[str]:
@@ -28,6 +32,7 @@ def uvicorn_args(*, port: int, workers: int, host: str = "127.0.0.1") -> list[st
         "--http", "core.http.protocol:HostFromTargetProtocol",
         "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS),
         "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
+        "--log-config", str(LOG_CONFIG),
     ]  # fmt: skip
 
 

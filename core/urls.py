@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import health
 from core.http.exception_handler import not_found
+from core.http.root import root
 from core.observability import metrics
 
 urlpatterns = []
@@ -40,6 +41,7 @@ urlpatterns += [
         name="schema",
     ),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", root, name="root"),
     # Last: every other path gets the JSON 404, in DEBUG too (instead of Django's HTML page).
     re_path(r"", not_found),
 ]

@@ -3,6 +3,8 @@ import logging
 from django.apps import AppConfig
 from django.conf import settings
 
+from core.observability.once import launch_first
+
 logger = logging.getLogger(__name__)
 
 
@@ -17,12 +19,14 @@ class PaymentsConfig(AppConfig):
 
         metrics_sampler_register(payment_pending_sample)
 
-        if settings.DEBUG:  # with DEBUG off, the system check refuses to start instead
+        # With DEBUG off the system check refuses to start instead. Said once per launch, not
+        # by each of the launch's processes (migrate, seed, every uvicorn worker).
+        if settings.DEBUG and launch_first("unprotected-warning"):
             warn_if_unprotected()
 
 
 def warn_if_unprotected() -> None:
-    """Say loudly, once per process, that an endpoint is open (allowed in development only)."""
+    """Say loudly that an endpoint is open (allowed in development only)."""
     if not settings.BANK_WEBHOOK_SECRETS:
         logger.warning(
             "BANK_WEBHOOK_SECRETS is empty: webhook signatures are NOT verified, anyone who can "

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from procrastinate.exceptions import ConnectorException
 from rest_framework import exceptions, status
@@ -98,7 +99,24 @@ def bad_request(request, exception=None) -> JsonResponse:
 # Exempt: an unknown path is a 404 whatever the method (CSRF would answer a POST with 403).
 @csrf_exempt
 def not_found(request, exception=None) -> JsonResponse:
-    return JsonResponse(error_body(ErrorCode.NOT_FOUND, "Not found."), status=404)
+    return JsonResponse(
+        error_body(ErrorCode.NOT_FOUND, _not_found_message(request.path_info)), status=404
+    )
+
+
+def _not_found_message(path: str) -> str:
+    # Said, not redirected (APPEND_SLASH is off): a bank does not follow a redirect on POST.
+    if not path.endswith("/") and _routed(f"{path}/"):
+        return f"Not found: {path} needs a trailing slash: {path}/"
+    return "Not found."
+
+
+def _routed(path: str) -> bool:
+    """Whether a URL pattern other than the catch-all 404 serves path."""
+    try:
+        return resolve(path).func is not not_found
+    except Resolver404:
+        return False
 
 
 def csrf_failure(request, reason: str = "") -> HttpResponse:

@@ -70,10 +70,14 @@ class PlainFormatter(logging.Formatter):
         return credentials_cleanse(super().format(record))
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        # Scalars only: a dict or a list (procrastinate's whole job and worker on every line)
+        # is context for a log collector, kept by the JSON format, not for a terminal.
         extra = " ".join(
             f"{key}={value}"
             for key, value in record.__dict__.items()
-            if key not in _NOT_FIELDS and value is not None
+            if key not in _NOT_FIELDS
+            and value is not None
+            and not isinstance(value, dict | list | tuple)
         )
         line = super().formatMessage(record)
         return f"{line} {extra}" if extra else line
@@ -99,3 +103,16 @@ def json_formatter() -> logging.Formatter:
         timestamp="time",
         json_ensure_ascii=False,
     )
+
+
+def console_handler() -> logging.Handler:
+    """The handler of uvicorn's own lines before Django is loaded (its supervisor never loads
+    it), formatted as settings.LOGGING formats the app's: uvicorn's --log-config
+    (core/observability/uvicorn_logging.json, passed by core.serve) builds it."""
+    from core.settings.env import LOG_FORMAT, LOG_LEVEL
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(json_formatter() if LOG_FORMAT == "json" else plain_formatter())
+    handler.addFilter(RequestIdFilter())
+    handler.setLevel(LOG_LEVEL)
+    return handler

@@ -114,17 +114,21 @@ USE_I18N = False
 # --- Static files (admin, Swagger UI) -------------------------------------------------------------
 
 # ServeStatic (async WhiteNoise) serves them from the app process: no CDN, no separate web
-# server. With DEBUG on it finds them in the installed apps (no collectstatic for `make run`);
-# with DEBUG off it serves STATIC_ROOT, filled by `collectstatic` when the Docker image is built.
+# server. It serves STATIC_ROOT once `collectstatic` has filled it (the Docker image does, at
+# build: compressed files), and otherwise finds them in the installed apps, DEBUG or not, so that
+# a production server started any other way (`DEBUG=0 make run`, uvicorn by hand) has its
+# admin's and API docs' CSS and JS too. A STATIC_ROOT collected once is served as it is: run
+# `collectstatic` again after upgrading Django, or empty it.
 STATIC_URL = "static/"
-SERVESTATIC_USE_FINDERS = DEBUG
+STATIC_ROOT = Path(env.STATIC_ROOT or BASE_DIR / "staticfiles")
+STATIC_COLLECTED = STATIC_ROOT.is_dir() and any(STATIC_ROOT.iterdir())
+SERVESTATIC_USE_FINDERS = DEBUG or not STATIC_COLLECTED
 # The file index is built at startup, also in development: autorefresh would look every
 # request's path up on disk in a thread (admin and Swagger UI files never change while serving).
 SERVESTATIC_AUTOREFRESH = False
-if DEBUG:
-    # Development serves from the apps, so an empty STATIC_ROOT is expected, not worth a warning.
+if not STATIC_COLLECTED:
+    # Served from the apps, so an empty STATIC_ROOT is expected, not worth a warning.
     warnings.filterwarnings("ignore", message="No directory at", module="servestatic")
-STATIC_ROOT = Path(env.STATIC_ROOT or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Compressed (gzip) but not hashed: a manifest would make every `{% static %}` fail until
