@@ -1,7 +1,7 @@
 """`make bench-instructions`: what one webhook delivery costs the service's Python, in CPU
 instructions, a number that does not move with the machine's load.
 
-    python -m loadtest.instructions [--ops 300] [--no-valgrind]
+    python -m loadtest.instructions [--ops 300] [--no-valgrind] [--profile FILE]
 
 Throughput on a shared machine varies from run to run more than a change in the request's path
 does. This counts instead: the production ASGI stack (core.http.stack:
@@ -51,17 +51,22 @@ def main(argv: list[str] | None = None) -> int:
             _log("valgrind not found: CPU time instead of instructions (apt install valgrind)")
         os.environ.update(env)
         return asyncio.run(_measure(args.ops, toggle_callgrind=False))
-    return _under_callgrind(valgrind, env, args.ops)
+    return _under_callgrind(valgrind, env, args.ops, profile=args.profile)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m loadtest.instructions", description=__doc__)
     parser.add_argument("--ops", type=int, default=300, help="operations, 3 deliveries each")
     parser.add_argument("--no-valgrind", action="store_true", help="CPU time, not instructions")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="keep callgrind's output there (callgrind_annotate FILE)"
+    )
     return parser
 
 
-def _under_callgrind(valgrind: str, env: dict[str, str], ops: int) -> int:
+def _under_callgrind(
+    valgrind: str, env: dict[str, str], ops: int, *, profile: str | None = None
+) -> int:
     """Run this module again under callgrind, instrumenting nothing until the loop starts."""
     with tempfile.TemporaryDirectory(prefix="bench-instructions-") as scratch:
         command = [
@@ -75,6 +80,8 @@ def _under_callgrind(valgrind: str, env: dict[str, str], ops: int) -> int:
         result = subprocess.run(  # noqa: S603
             command, cwd=ROOT, env=child_env, capture_output=True, text=True, check=False
         )
+        if profile:
+            shutil.copyfile(f"{scratch}/callgrind.out", profile)
     sys.stdout.write(result.stdout)
     collected = re.search(r"Collected : (\d+)", result.stderr)
     if result.returncode != 0 or not collected:
