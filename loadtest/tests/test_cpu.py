@@ -69,8 +69,8 @@ def test_the_ratio_is_the_services_mean_over_the_baselines():
 def test_the_baseline_is_excused_only_its_own_words():
     class Report:
         problems = [
-            "4000 200 answers with status 'already processed'",
-            "2000 200 answers with status 'processed'",
+            "4000 200 answers with status unexpected: 'already processed'",
+            "2000 200 answers with status unexpected: 'processed'",
             "7 deliveries answered 500",
             "7707083893: balance moved by 2, expected 1",
         ]
