@@ -61,11 +61,9 @@ class PaymentWebhookApi(APIView):
         with request_log_timed("crediting"):
             result = await payment_receive(data=data)
         request_log_bind(balance_after=result.balance_after)
-        return Response(
-            self.OutputSerializer(
-                {"operation_id": data.operation_id, "status": result.outcome.value}
-            ).data
-        )
+        # OutputSerializer's representation, written out: the class documents the answer
+        # (OpenAPI); building one per delivery cost 6% of it (docs/performance.md).
+        return Response({"operation_id": str(data.operation_id), "status": result.outcome.value})
 
 
 class OrganizationBalanceApi(APIView):
