@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("DATABASE_URL is not set (run it through `make bench-instructions`).")
     if os.environ.get(_UNDER_VALGRIND):
         return asyncio.run(_measure(args.ops, toggle_callgrind=True))
-    env = _production_env(database_url)
+    # Signed before the loop, checked in it: valgrind on a busy machine can take longer than the
+    # default 300 s tolerance, and expired deliveries would count the cost of a 401.
+    env = {**_production_env(database_url), "WEBHOOK_TOLERANCE_SECONDS": "86400"}
     _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
     valgrind = shutil.which("valgrind")
     if args.no_valgrind or not valgrind:
