@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 WITH_DB = $(PY) scripts/embedded_db.py exec --as 'make $@' --
 
 .PHONY: help run test test-fast manage worker seed migrate reconcile superuser lint format lock install \
-	db-stop db-reset clean loadtest bench bench-scale bench-instructions
+	db-stop db-reset clean loadtest bench bench-scale bench-instructions bench-statements
 .DEFAULT_GOAL := help
 
 # The variables that matter, listed by `make help` (each is read from the command line, the
@@ -19,7 +19,7 @@ WITH_DB = $(PY) scripts/embedded_db.py exec --as 'make $@' --
 #: WEBHOOK_PROCESSING=sync background: answer "accepted" and credit in a worker (make run starts one)
 #: ARGS="reconcile"        make manage's command: any manage.py command on make run's database
 #: PYTEST_ARGS="-k races"  make test's pytest arguments (a path, -k, -x, -v...)
-#: DEBUG=1                 development (the default); DEBUG=0 is production: docs/security.md
+#: DEBUG=1                 development (make's default; unset elsewhere = 0, production): docs/security.md
 #: LOADTEST_URL, LOADTEST_ARGS, BENCH_ARGS, INSTRUCTIONS_ARGS, SCALE_ARGS: the load test and benchmarks
 
 help:  ## this list, and the variables that matter
@@ -108,6 +108,11 @@ bench: $(VENV)/.installed  ## throughput against pgbench's ceiling, a few minute
 # a few percent in the request's path shows. In-process, no server; about a minute.
 bench-instructions: $(VENV)/.installed  ## instructions per webhook delivery (valgrind), ~1 min
 	$(WITH_DB) $(PY) -m loadtest.instructions $(INSTRUCTIONS_ARGS)
+
+# A statement of 100,000 lines imported while webhooks of the same payments storm in; prints the
+# import's time and memory and checks the ledger after (docs/performance.md). About two minutes.
+bench-statements: $(VENV)/.installed  ## import a 100,000-line statement during a webhook storm
+	$(WITH_DB) $(PY) -m loadtest.statement_import $(STATEMENTS_BENCH_ARGS)
 
 # Does the service slow down as its tables grow? Loads a payment history in SQL (0, 1M, 10M rows
 # over 100k organizations) into a database of its own (payments_scale), storms the service at each

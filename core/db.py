@@ -111,8 +111,9 @@ def db_connection_check_sync(conn: psycopg.Connection) -> None:
 def db_owner_use(alias: str = "default") -> bool:
     """Make Django's connection log in as DATABASE_OWNER_URL's role from now on; False if unset.
 
-    For `migrate` only (and the test session's set-up): the serving role may not create or
-    alter tables. The database name stays the connection's own (a test database included).
+    For `migrate`, `createsuperuser` and `changepassword` only (and the test session's set-up):
+    the serving role may not create or alter tables, nor create or change users. The database
+    name stays the connection's own (a test database included).
     """
     if not settings.DATABASE_OWNER_URL:
         return False

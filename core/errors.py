@@ -44,3 +44,9 @@ class ApplicationError(Exception):
         self.details = details or {}
         if headers is not None:
             self.headers = headers
+
+
+class SettingError(Exception):
+    """A setting refused at startup. Its message is the one line an operator reads: the variable,
+    what it accepts, and never a secret's value. Entry points (manage.py, core.asgi, core.serve)
+    print it instead of a traceback."""

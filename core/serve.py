@@ -1,9 +1,9 @@
 """How the server runs, defined once for every way it is started.
 
 `python -m core.serve` replaces itself with uvicorn on the command line below (HOST, PORT and
-WEB_CONCURRENCY from the environment): scripts/serve.sh and the Dockerfile run it, and the
-tests and benchmarks start the same command line (testsupport.launch). Stdlib only: the
-production image runs it before Django is loaded.
+WEB_CONCURRENCY, read by core.settings.env): scripts/serve.sh and the Dockerfile run it, and the
+tests and benchmarks start the same command line (testsupport.launch). It loads no Django: a
+refused setting is one line here, before uvicorn starts.
 """
 
 import os
@@ -24,18 +24,23 @@ def uvicorn_args(*, port: int, workers: int, host: str = "127.0.0.1") -> list[st
         "-m", "uvicorn", "core.asgi:application",
         "--host", host, "--port", str(port), "--workers", str(workers),
         "--lifespan", "on", "--no-access-log",
+        # httptools' protocol, honouring the host of an absolute-form target (RFC 9112 3.2.2).
+        "--http", "core.http.protocol:HostFromTargetProtocol",
         "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS),
         "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
     ]  # fmt: skip
 
 
 def main() -> None:
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "8000"))
-    workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+    from core.errors import SettingError
+
+    try:
+        from core.settings import env
+    except SettingError as error:
+        sys.exit(str(error))
     # exec: uvicorn takes this process's place, so it gets the signals sent to it (PID 1 in
     # the container, serve.sh's child under `make run`).
-    args = uvicorn_args(port=port, workers=workers, host=host)
+    args = uvicorn_args(port=env.PORT, workers=env.WEB_CONCURRENCY, host=env.HOST)
     os.execv(sys.executable, [sys.executable, *args])  # noqa: S606 (our interpreter, our args)
 
 

@@ -259,6 +259,13 @@ def pgbench_script() -> str:
         "document_date": "now()",
         "status": "'credited'",
         "payment_id": ":p_id::bigint",
+        "operation_key": ":r::bigint",
+        "identity_high": "mod(:r::bigint, 2147483647)::int",
+        "identity_low": ":amount::int",
+        "document_day": "current_date",
+        "source": "'webhook'",
+        "synthetic": "false",
+        "claimable": "true",
     }
 
     def bind(sql: str, *positional: str) -> str:
@@ -267,7 +274,7 @@ def pgbench_script() -> str:
             sql = sql.replace("%s", value, 1)
         return " ".join(sql.split())  # one line: pgbench's \gset must end the command's line
 
-    lock = bind(crediting.LOCK_OPERATION, ":r::bigint") + ";"
+    lock = bind(crediting.LOCK_OPERATION) + ";"
     insert = bind(crediting.INSERT_PAYMENT)
     duplicate = ["BEGIN;", lock, insert + ";", bind(crediting.PAYMENT_FIELDS_DIFFERING)]
     return "\n".join(

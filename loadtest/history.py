@@ -22,6 +22,8 @@ pay for hint bits or meet autovacuum halfway.
 
 from collections.abc import Callable
 
+from django.conf import settings
+
 HISTORY_INN_FIRST = 9_000_000_001
 HISTORY_START = "2025-01-01T00:00:00Z"
 CHUNK = 1_000_000
@@ -39,12 +41,13 @@ _ORGANIZATIONS = """
 _PAYMENTS = """
     WITH inserted AS (
         INSERT INTO payment (operation_id, payer_inn, amount, document_number, document_date,
-                             status, created_at, credited_at)
+                             document_day, status, created_at, credited_at)
         SELECT md5('history-' || n)::uuid,
                (%(inn_first)s + (n * 2654435761) %% %(organizations)s)::text,
                1 + (n * 48271) %% 100000,
                'HIST-' || n,
                at - interval '1 hour',
+               ((at - interval '1 hour') AT TIME ZONE %(bank_time_zone)s)::date,
                'credited', at, at
         FROM generate_series(%(low)s::bigint, %(high)s::bigint) n,
              LATERAL (SELECT %(start)s::timestamptz + n * interval '3 seconds' AS at) t
@@ -130,7 +133,16 @@ def history_load(
     last = first + count - 1
     for low in range(first, last + 1, CHUNK):
         high = min(low + CHUNK - 1, last)
-        cursor.execute(_PAYMENTS, {**params, "low": low, "high": high, "start": HISTORY_START})
+        cursor.execute(
+            _PAYMENTS,
+            {
+                **params,
+                "low": low,
+                "high": high,
+                "start": HISTORY_START,
+                "bank_time_zone": settings.BANK_TIME_ZONE,
+            },
+        )
         ids = dict(zip(("low", "high"), cursor.fetchone(), strict=True))
         cursor.execute(_BALANCE_LOGS, ids)
         cursor.execute(_BALANCES, ids)

@@ -33,8 +33,11 @@ def money_parse(text: str) -> int:
         amount = Decimal(cleaned)
     except InvalidOperation:
         raise ValueError(f"Not an amount: {text!r}") from None
+    # Before any arithmetic: NaN, sNaN (which raises on use) and Infinity are not amounts.
+    if not amount.is_finite():
+        raise ValueError(f"Not an amount: {text!r}")
     minor = amount * MINOR_UNITS
-    if not amount.is_finite() or minor != minor.to_integral_value():
+    if minor != minor.to_integral_value():
         raise ValueError(f"Not an amount with at most two decimals: {text!r}")
     return int(minor)
 

@@ -7,6 +7,7 @@ constraints, so no code path (including a bug or a manual SQL session) can break
 
 from django.contrib.postgres.indexes import OpClass
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Now
 
 from payments.display import money_format
@@ -45,7 +46,16 @@ class Payment(models.Model):
         PENDING = "pending"
         CREDITED = "credited"
 
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook"  # the bank's notification
+        STATEMENT = "statement"  # a statement line no webhook had delivered
+
     operation_id = models.UUIDField(unique=True)
+    # True while operation_id is the uuid5 a statement line without one was given
+    # (payments.services.crediting.identity_operation_id): the first delivery of the same
+    # business identity with a real operation id replaces it, once (the append-only trigger).
+    operation_id_synthetic = models.BooleanField(default=False, db_default=False)
+    source = models.CharField(max_length=16, choices=Source.choices, db_default=Source.WEBHOOK)
     # References the organization by INN so that the payment can be recorded before the
     # organization row is touched; Django creates the FK DEFERRABLE INITIALLY DEFERRED, so it is
     # checked at commit, by which time the crediting step has created the organization if needed.
@@ -55,10 +65,16 @@ class Payment(models.Model):
         db_column="payer_inn",
         on_delete=models.PROTECT,
         related_name="payments",
+        # No index of its own: payment_identity starts with payer_inn and serves every lookup
+        # by payer (the admin's prefix search, the foreign key's PROTECT check).
+        db_index=False,
     )
     amount = MoneyField()
     document_number = models.CharField(max_length=64)
     document_date = models.DateTimeField()
+    # document_date's calendar date in the bank's time zone (settings.BANK_TIME_ZONE), as a
+    # statement writes it: the business identity matches on it.
+    document_day = models.DateField()
     status = models.CharField(max_length=16, choices=Status.choices, db_default=Status.CREDITED)
     created_at = models.DateTimeField(db_default=Now())
     credited_at = models.DateTimeField(null=True, blank=True)
@@ -78,9 +94,20 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
+            # The business identity: a statement line without an operation id is matched on it,
+            # and a webhook probes it for a payment a statement credited first. payer_inn leads
+            # with pattern ops, so the same index serves the admin's prefix search by INN and
+            # the foreign key (which has no index of its own).
+            models.Index(
+                OpClass(F("organization"), name="varchar_pattern_ops"),
+                F("document_number"),
+                F("document_day"),
+                F("amount"),
+                name="payment_identity",
+            ),
             # The admin's prefix search (LIKE 'abc%', payments.admin.search.prefix_search);
-            # payer_inn has one already, from its foreign key, and operation_id is searched as
-            # a range of its unique index.
+            # payer_inn has payment_identity, and operation_id is searched as a range of its
+            # unique index.
             models.Index(
                 OpClass("document_number", name="varchar_pattern_ops"),
                 name="payment_document_number_prefix",

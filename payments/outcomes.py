@@ -25,7 +25,8 @@ class DeliveryFailure(str, enum.Enum):
     TOO_LARGE = "too_large"  # 413
     UNAVAILABLE = "unavailable"  # 503: the database could not take it; the bank retries
     OVERFLOW = "overflow"  # 422: the balance would overflow
-    ERROR = "error"  # 5xx, or no answer at all
+    DISCONNECTED = "disconnected"  # the client went away before its answer: not our failure
+    ERROR = "error"  # 5xx, or no answer although the client stayed
 
 
 # Every value of the metrics' `outcome` label.

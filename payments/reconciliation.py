@@ -39,6 +39,24 @@ class ReconciliationReport:
         return not self.payment_problems and not self.organizations_mismatched
 
 
+# Checks beyond the ledger's own, registered by the apps that build on payments (from their
+# AppConfig.ready: payments imports none of them). reconcile runs each and fails on any problem.
+_EXTRA_CHECKS: dict[str, Callable[[], list[str]]] = {}
+
+
+def reconciliation_check_register(*, name: str, problems: Callable[[], list[str]]) -> None:
+    """Have `manage.py reconcile` also run problems(): each string it returns is one problem,
+    printed as "<name> <problem>", and fails the reconciliation."""
+    _EXTRA_CHECKS[name] = problems
+
+
+def reconciliation_extra_problems() -> list[str]:
+    """Every registered check's problems, each prefixed with its check's name."""
+    return [
+        f"{name} {problem}" for name, problems in _EXTRA_CHECKS.items() for problem in problems()
+    ]
+
+
 # Sums per organization, each side aggregated on its own so that no row is counted twice: the log
 # by the organization it credited, the credited payments by their payer. Kept in a temporary
 # table dropped at commit, so nothing outlives the check (through a transaction pooler too: the

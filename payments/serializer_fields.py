@@ -5,11 +5,15 @@ numbers, UUIDField takes integers, DateTimeField takes naive datetimes. For mone
 that leniency hides sender bugs, so these fields check the JSON type first.
 """
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 # An INN is 10 (organization) or 12 (individual) ASCII digits; the checksum is not enforced.
 INN_PATTERN = "[0-9]{10}(?:[0-9]{2})?"
 PAYER_INN_REGEX = rf"^{INN_PATTERN}\Z"
+# Some character that is not whitespace, and no NUL (DRF refuses it; PostgreSQL cannot store it).
+# A validator, so that the OpenAPI schema states it as the field's `pattern` (drf-spectacular).
+NON_BLANK_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -43,13 +47,11 @@ class ExactCharField(StrictCharField):
     sender wrote. Empty or only whitespace is still refused as blank."""
 
     def __init__(self, **kwargs):
+        kwargs.setdefault("min_length", 1)  # for the schema: "" is refused as blank first
         super().__init__(trim_whitespace=False, **kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not value.strip():
-            self.fail("blank")
-        return value
+        self.validators.append(
+            RegexValidator(NON_BLANK_PATTERN, message=self.error_messages["blank"], code="blank")
+        )
 
 
 class StrictRegexField(_StrictStringMixin, serializers.RegexField):

@@ -85,8 +85,14 @@ class WebhookObservationMiddleware(HttpLayer):
                     pending = None
             await send(message)
 
+        async def receive_observed() -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect" and pending is not None:
+                pending.disconnected = True
+            return message
+
         try:
-            await self.app(scope, receive, send_observed)
+            await self.app(scope, receive_observed, send_observed)
         finally:
             if pending is not None:  # no complete answer went out: an error or a disconnect
                 pending.observe(context)
@@ -103,6 +109,8 @@ class _Delivery:
         self.status: int | None = None
         self.body = bytearray()
         self.complete = False
+        # The client closed its side (half or whole) before the whole answer went out.
+        self.disconnected = False
 
     def see(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -114,12 +122,30 @@ class _Delivery:
 
     def observe(self, context: RequestContext) -> None:
         seconds = time.perf_counter() - self.started
-        _webhook_observe(context, self.status, bytes(self.body), seconds)
+        _webhook_observe(
+            context,
+            self.status,
+            bytes(self.body),
+            seconds,
+            disconnected=self.disconnected and not self.complete,
+        )
 
 
-def _webhook_observe(context: RequestContext, status: int | None, body: bytes, seconds: float):
+def _webhook_observe(
+    context: RequestContext,
+    status: int | None,
+    body: bytes,
+    seconds: float,
+    *,
+    disconnected: bool = False,
+):
     answer = _json_object(body)
-    outcome = webhook_outcome(status, answer)
+    # Anyone can open a connection and leave: that is the client's doing, logged at INFO and
+    # counted apart, so it cannot inflate the error metric. Whatever committed stays committed
+    # (a retry is then a duplicate).
+    outcome = (
+        DeliveryFailure.DISCONNECTED.value if disconnected else webhook_outcome(status, answer)
+    )
     fields = context.fields
     metrics.webhook_record(
         outcome=outcome, amount=fields.get("amount"), crediting_ms=fields.get("crediting_ms")

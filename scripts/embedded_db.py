@@ -335,6 +335,9 @@ def run_with_database(
         print(problem, file=sys.stderr)
         return 1
     env = dict(os.environ)
+    # The launcher is development's: DEBUG is on unless the environment or .env says otherwise
+    # (the settings' own default is off, docs/security.md "DEBUG").
+    env.setdefault("DEBUG", "1")
     env.pop("EMBEDDED_DB", None)  # a launcher's inside another's: says so only for its own
     joined = False
     if not database_given():

@@ -8,6 +8,9 @@ PY=${PY:-.venv/bin/python}
 # A busy HOST:PORT is said now, in one line naming PORT=, not by uvicorn after migrate and seed.
 "$PY" scripts/preflight.py port
 "$PY" manage.py migrate --noinput
+# The owner's login is migrate's alone: the seed, the server and the worker run without it, so
+# no report of their environment can show it (docs/security.md, "Database roles").
+unset DATABASE_OWNER_URL DATABASE_OWNER_URL_FILE
 "$PY" manage.py seed_organizations
 
 server=""

@@ -33,6 +33,9 @@ def process_env(**env: str) -> dict[str, str]:
     """The environment of a process this project starts (a server, a worker) in a test."""
     return {
         **os.environ,
+        # Development unless a test asks for production (PRODUCTION_ENV): the settings' own
+        # default is off.
+        "DEBUG": "1",
         "DATABASE_URL": test_database_url(),
         # Servers and workers never migrate; a test that runs migrate passes its own.
         "DATABASE_OWNER_URL": "",

@@ -5,7 +5,8 @@ runs, and uvicorn sets no limit, so the cap has to sit in front of Django. Bodie
 so buffering up to the cap and replaying it to Django is cheap. A body over the cap is read on
 and thrown away (up to DRAIN_FACTOR times the cap) before the 413 goes out: a server that
 answers and closes while the client is still sending makes the client see a connection reset
-instead of the 413.
+instead of the 413. A client that announced its body with `Expect: 100-continue` and a length
+over the cap is answered before any of it is read (and before uvicorn's `100 Continue`).
 
 Having read the whole body, it also declares its length: a chunked request (`Transfer-Encoding:
 chunked`, no Content-Length, as streaming HTTP clients and proxies send) reaches Django with a
@@ -33,6 +34,12 @@ _LENGTH_HEADERS = (b"content-length", b"transfer-encoding")
 class BodySizeLimitMiddleware(HttpLayer):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = settings.MAX_REQUEST_BODY_BYTES
+        declared = _declared_length(scope)
+        if declared > limit and _expects_continue(scope):
+            # Before the first receive(): uvicorn sends "100 Continue" only then, so the client
+            # is told no before it sends a byte of the body.
+            await _reject(send)
+            return
         chunks: list[bytes] = []
         size = 0
         more_body = True
@@ -45,7 +52,6 @@ class BodySizeLimitMiddleware(HttpLayer):
             more_body = message.get("more_body", False)
             if size <= limit:
                 chunks.append(chunk)
-        declared = _declared_length(scope)
         if size > limit or declared > limit:
             await _reject(send)
             return
@@ -63,6 +69,13 @@ def _declared_length(scope: Scope) -> int:
             except ValueError:
                 return 0
     return 0
+
+
+def _expects_continue(scope: Scope) -> bool:
+    return any(
+        name == b"expect" and value.lower() == b"100-continue"
+        for name, value in scope.get("headers", [])
+    )
 
 
 def _length_declared(headers: list, length: int) -> list:

@@ -103,7 +103,7 @@ def not_found(request, exception=None) -> JsonResponse:
 
 def csrf_failure(request, reason: str = "") -> HttpResponse:
     if is_admin_path(request.path_info):
-        return _admin_refusal(
+        return admin_refusal(
             request,
             title="Form refused",
             explanation="This form was not accepted: it was sent from another site, or its "
@@ -114,7 +114,7 @@ def csrf_failure(request, reason: str = "") -> HttpResponse:
 
 def permission_denied(request, exception=None) -> HttpResponse:
     if is_admin_path(request.path_info):
-        return _admin_refusal(
+        return admin_refusal(
             request,
             title="Not allowed",
             explanation="This action is not allowed. Payments and the balance log are a "
@@ -124,12 +124,12 @@ def permission_denied(request, exception=None) -> HttpResponse:
     return JsonResponse(error_body(ErrorCode.PERMISSION_DENIED, "Permission denied."), status=403)
 
 
-def _admin_refusal(request, *, title: str, explanation: str) -> HttpResponse:
-    """The admin's own page with the reason, instead of a bare 403 or an API error body."""
+def admin_refusal(request, *, title: str, explanation: str, status: int = 403) -> HttpResponse:
+    """The admin's own page with the reason, instead of a bare 4xx or an API error body."""
     from django.contrib import admin
 
     context = {**admin.site.each_context(request), "title": title, "explanation": explanation}
-    return TemplateResponse(request, "admin/403.html", context, status=403).render()
+    return TemplateResponse(request, "admin/403.html", context, status=status).render()
 
 
 def server_error(request) -> JsonResponse:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from pythonjsonlogger.json import JsonFormatter
 
+from core.observability.credentials import credentials_cleanse
+
 
 @dataclass
 class RequestContext:
@@ -63,6 +65,10 @@ _NOT_FIELDS = _RECORD_ATTRIBUTES | {"color_message"}
 class PlainFormatter(logging.Formatter):
     """Development lines: the usual text, then the extra fields as key=value."""
 
+    def format(self, record: logging.LogRecord) -> str:
+        # The whole line, traceback included: no password reaches a log (docs/security.md).
+        return credentials_cleanse(super().format(record))
+
     def formatMessage(self, record: logging.LogRecord) -> str:
         extra = " ".join(
             f"{key}={value}"
@@ -77,10 +83,16 @@ def plain_formatter() -> logging.Formatter:
     return PlainFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
+class CleansedJsonFormatter(JsonFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        # The whole line, traceback included: no password reaches a log (docs/security.md).
+        return credentials_cleanse(super().format(record))
+
+
 def json_formatter() -> logging.Formatter:
     """One JSON object per line: time (ISO 8601, UTC), level, logger, message, request_id, and
     every extra field of the record under its own key."""
-    return JsonFormatter(
+    return CleansedJsonFormatter(
         "%(levelname)s %(name)s %(message)s %(request_id)s",
         rename_fields={"levelname": "level", "name": "logger"},
         reserved_attrs=sorted(_NOT_FIELDS),

@@ -11,6 +11,7 @@ that are read from the database.
 """
 
 import atexit
+import glob
 import os
 from collections.abc import Awaitable, Callable
 
@@ -25,7 +26,8 @@ from core.errors import ErrorCode
 from core.http.bearer import bearer_token, token_matches
 from core.http.exception_handler import error_body, get_only
 
-# "livesum": the instance's total over its live workers (a worker's files go when it exits).
+# "livesum": the instance's total over its live workers (a worker's files go when it exits, and
+# a killed worker's at the next scrape: metrics_dead_workers_forget).
 # pool="webhook": the async pool of the crediting transaction (core.db); pool="django": Django's
 # (reads, admin, background-mode accepts).
 db_pool_connections = Gauge(
@@ -95,8 +97,32 @@ def metrics_sampler_register(sampler: Callable[[], Awaitable[None]]) -> None:
         _scrape_samplers.append(sampler)
 
 
+def metrics_dead_workers_forget(directory: str) -> None:
+    """Drop the live-gauge samples of worker processes that no longer run.
+
+    A worker killed (SIGKILL, the OOM killer) never runs its atexit, so without this its pool
+    gauges would be summed into every scrape for good. Counters and histograms stay: they are
+    totals, and a dead worker's deliveries did happen.
+    """
+    for path in glob.glob(os.path.join(directory, "gauge_live*_*.db")):
+        pid = int(os.path.basename(path).rsplit("_", 1)[1].removesuffix(".db"))
+        if not _process_runs(pid):
+            multiprocess.mark_process_dead(pid, directory)
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's: it exists
+        return True
+    return True
+
+
 def metrics_registry() -> CollectorRegistry:
     if settings.PROMETHEUS_MULTIPROC_DIR:
+        metrics_dead_workers_forget(settings.PROMETHEUS_MULTIPROC_DIR)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return registry

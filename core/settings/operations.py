@@ -37,3 +37,8 @@ LOGGING = {
         "uvicorn.error": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
 }
+
+# Django's error reports (the DEBUG page, the 500 log) hide settings by name; this one also hides
+# the passwords inside URLs (DATABASE_URL...), in settings, the request and the frames' variables.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.observability.error_reports.CredentialsReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "core.observability.error_reports.CredentialsExceptionReporter"

@@ -7,6 +7,7 @@ from core.settings import env
 from core.settings.env import (  # noqa: F401 (settings, read as they are)
     ADMIN_ENABLED,
     ALLOWED_HOSTS,
+    BANK_TIME_ZONE,
     DEBUG,
     DEV_SECRET_KEY,
     DISPLAY_TIME_ZONE,
@@ -54,6 +55,8 @@ MIDDLEWARE = [
             "core.http.fastpath.middleware.AdminAuthenticationMiddleware",
             "core.http.fastpath.middleware.AdminMessageMiddleware",
             "core.http.fastpath.middleware.AdminTimeZoneMiddleware",
+            # Typed values the database cannot take: a 400 page, not a 500 (a NUL, year 10000).
+            "core.http.admin_input.AdminInputMiddleware",
             # Last: it turns a lockout raised during the login into its 429 answer.
             "core.http.fastpath.middleware.AdminAxesMiddleware",
         ]
@@ -68,10 +71,12 @@ SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003", "ax
 APPEND_SLASH = False
 
 # ASGI layers around Django, outermost first (core.http.stack): a request id for every response,
+# a 400 for a request without Host,
 # then one log line and metrics per webhook delivery, then the body-size limit (so its 413 is
 # observed and carries the request id too).
 ASGI_MIDDLEWARE = [
     "core.http.request_id.RequestIdMiddleware",
+    "core.http.hosts.HostRequiredMiddleware",
     "payments.webhook_observation.WebhookObservationMiddleware",
     "core.http.body_limit.BodySizeLimitMiddleware",
 ]

@@ -39,7 +39,8 @@ CSRF_FAILURE_VIEW = "core.http.exception_handler.csrf_failure"
 # or an operator unlocks it (`manage.py axes_reset_username <name>`, or `axes_reset` for all).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, except that a login never rewrites the password hash (core/auth.py).
+    "core.auth.LoginBackend",
 ]
 AXES_FAILURE_LIMIT = env.ADMIN_LOGIN_FAILURE_LIMIT
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -119,3 +119,34 @@ def test_killed_launcher_ends_the_server_and_frees_its_port(command, signum):
         for pid in started:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_server_runs_without_the_owner_url_in_its_environment():
+    """scripts/serve.sh migrates as the owner, then serves without its URL: the server's
+    process (and so any report of its environment) never holds the owner's password."""
+    port = free_port()
+    owner_url = test_database_url(owner=True)
+    os.environ["DATABASE_OWNER_URL"], saved = owner_url, os.environ.get("DATABASE_OWNER_URL")
+    try:
+        launcher = launcher_start(port, "sh", "scripts/serve.sh")
+    finally:
+        if saved is None:
+            del os.environ["DATABASE_OWNER_URL"]
+        else:
+            os.environ["DATABASE_OWNER_URL"] = saved
+    started = descendants(launcher.pid)
+    try:
+        environments = {
+            pid: Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") for pid in started
+        }
+        assert environments
+        holders = [
+            pid
+            for pid, environment in environments.items()
+            if any(entry.startswith(b"DATABASE_OWNER_URL=") for entry in environment)
+        ]
+        assert holders == []
+    finally:
+        os.killpg(launcher.pid, signal.SIGTERM)
+        launcher.wait(timeout=30)

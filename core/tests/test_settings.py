@@ -90,7 +90,7 @@ def settings_loaded(env: dict[str, str]) -> subprocess.CompletedProcess:
 @pytest.mark.processes
 def test_every_secret_setting_reads_its_file(tmp_path):
     values = {
-        "SECRET_KEY": "from-a-file-secret-key",
+        "SECRET_KEY": "from-a-file-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "BANK_WEBHOOK_SECRETS": (
             "whsec_b2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQ=,whsec_bmV3LW5ldy1uZXctbmV3LW5ldy0="
         ),
@@ -99,7 +99,8 @@ def test_every_secret_setting_reads_its_file(tmp_path):
         "DATABASE_URL": "postgresql://serving@db.example/payments",
         "DATABASE_OWNER_URL": "postgresql://owner@db.example/payments",
     }
-    loaded = settings_loaded(secret_files(tmp_path, values))
+    # Production: DEBUG=1 refuses production secrets (docs/security.md, "DEBUG").
+    loaded = settings_loaded({**secret_files(tmp_path, values), "DEBUG": "0"})
 
     assert loaded.returncode == 0, loaded.stderr
     assert json.loads(loaded.stdout.splitlines()[-1]) == {

@@ -47,7 +47,7 @@ def test_pgbench_script_uses_the_services_statements():
 
     script = pgbench_script()
     for statement in (crediting.LOCK_OPERATION, crediting.ENSURE_ORGANIZATION):
-        head = " ".join(statement.split()).split("%s")[0]
+        head = " ".join(statement.split()).split("%")[0]
         assert head in script
     assert script.count("ON CONFLICT (operation_id) DO NOTHING RETURNING id") == 3
     assert script.count("UPDATE organization SET balance = balance +") == 1

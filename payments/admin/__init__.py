@@ -14,7 +14,8 @@ unique index, 0006).
 
 from django.contrib import admin
 
-from payments.admin import balance_log, organization, payment  # noqa: F401 (registers them)
+from payments.admin import balance_log, organization, payment, users  # noqa: F401 (registers them)
+from payments.admin.login import AdminLoginForm
 
 admin.site.site_header = "Payments console"
 admin.site.site_title = "Payments console"
@@ -24,3 +25,4 @@ admin.site.site_url = "/api/docs/"
 # The app list beside every page takes a fifth of a 1366 px screen, and the payments list needs
 # it; the home page and the breadcrumbs lead everywhere it does.
 admin.site.enable_nav_sidebar = False
+admin.site.login_form = AdminLoginForm

@@ -78,8 +78,9 @@ class RangeFilter(admin.FieldListFilter):
             if end:
                 upper = f"{self.field_path}__{self.upper_lookup}"
                 queryset = queryset.filter(**{upper: self.upper_bound(end)})
-        except ValueError as exc:
-            # The admin's "?e=1" page, not a 500.
+        except (ValueError, ArithmeticError) as exc:
+            # The admin's "?e=1" page, not a 500: not a date or an amount, or one past what
+            # the type holds (the day after 9999-12-31 is an OverflowError).
             raise IncorrectLookupParameters(exc) from exc
         return queryset
 

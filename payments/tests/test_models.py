@@ -58,8 +58,9 @@ def insert_payment_sql(*, status: str, amount: int = 500) -> tuple[str, list]:
     return (
         """
         INSERT INTO payment (operation_id, payer_inn, amount, document_number, document_date,
-                             status, credited_at)
-        VALUES (%s, %s, %s, 'MANUAL', now(), %s, CASE WHEN %s = 'credited' THEN now() END)
+                             document_day, status, credited_at)
+        VALUES (%s, %s, %s, 'MANUAL', now(), current_date, %s,
+                CASE WHEN %s = 'credited' THEN now() END)
         """,
         [uuid.uuid4(), INN, amount, status, status],
     )

@@ -34,10 +34,10 @@ def first_column(table_text: str) -> set[str]:
 
 
 def metric_names() -> dict[str, str]:
-    """Each metric as the docs write it (counters with _total), by the service's own prefix."""
+    """Each metric as the docs write it (counters with _total), by the apps' own prefixes."""
     names = {}
     for family in REGISTRY.collect():
-        if family.name.startswith("payments_"):
+        if family.name.startswith(("payments_", "statements_")):
             suffix = "_total" if family.type == "counter" else ""
             names[family.name + suffix] = family.type
     return names
@@ -87,7 +87,8 @@ def test_every_metric_outcome_and_command_the_docs_name_exists(doc):
     }
     # The database roles docs/security.md recommends are names, not metrics.
     roles = {"payments_app", "payments_owner"}
-    named = set(re.findall(r"\bpayments_[a-z_]+", text)) - set(get_commands()) - roles
+    named = set(re.findall(r"\b(?:payments|statements)_[a-z_]+", text))
+    named -= set(get_commands()) | roles
     outcomes = set(re.findall(r'outcome=~?"([a-z_|]+)"', text))
     outcomes |= set(re.findall(r'outcome!~"([a-z_|]+)"', text))
     labels = {value for match in outcomes for value in match.split("|")}

@@ -33,8 +33,8 @@ def insert_payment(*, status: str, amount: int = 500, payer_inn: str = INN) -> i
         cursor.execute(
             """
             INSERT INTO payment (operation_id, payer_inn, amount, document_number,
-                                 document_date, status, credited_at)
-            VALUES (%s, %s, %s, 'MANUAL', now(), %s,
+                                 document_date, document_day, status, credited_at)
+            VALUES (%s, %s, %s, 'MANUAL', now(), current_date, %s,
                     CASE WHEN %s = 'credited' THEN now() END)
             RETURNING id
             """,
@@ -133,8 +133,8 @@ def insert_pending(*, age_seconds: int) -> str:
         INSERT INTO organization (inn, name, balance) VALUES (%(inn)s, '', 0)
         ON CONFLICT (inn) DO NOTHING;
         INSERT INTO payment (operation_id, payer_inn, amount, document_number, document_date,
-                             status, created_at)
-        VALUES (%(op)s, %(inn)s, 700, 'PAY-9', now(), 'pending',
+                             document_day, status, created_at)
+        VALUES (%(op)s, %(inn)s, 700, 'PAY-9', now(), current_date, 'pending',
                 now() - make_interval(secs => %(age)s))
         """,
         {"op": operation_id, "inn": INN, "age": age_seconds},

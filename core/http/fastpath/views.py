@@ -1,7 +1,8 @@
 """The project's base API view: adrf's APIView without its thread hops.
 
 Mirrors adrf 0.1.14's APIView.async_dispatch (guarded by a drift test). adrf runs initial()
-(negotiation, authentication, permissions, throttles) through sync_to_async; here it runs inline,
+(negotiation, authentication, permissions, throttles) through sync_to_async; here it runs inline
+(after the method check: a method the view lacks is a 405 before any authentication),
 and the JSON response is rendered here rather than in a Django worker thread. Unnecessary once
 adrf's initial() is a coroutine (it now runs async permissions through async_to_sync).
 """
@@ -26,10 +27,13 @@ class APIView(AsyncAPIView):
         self.request = request
         self.headers = self.default_response_headers
         try:
-            self.initial(request, *args, **kwargs)
             method = request.method.lower()
             handler = getattr(self, method, None) if method in self.http_method_names else None
-            handler = handler or self.http_method_not_allowed
+            if handler is None:
+                # Changed: 405 before authentication (adrf: after), so that an unsigned TRACE
+                # is told its method is wrong, as the schema says, not that it lacks a signature.
+                self.http_method_not_allowed(request, *args, **kwargs)
+            self.initial(request, *args, **kwargs)
             if iscoroutinefunction(handler):
                 response = await handler(request, *args, **kwargs)
             else:  # DRF's own options(), for one

@@ -6,12 +6,25 @@ of it: their embedded PostgreSQL creates both roles by itself (scripts/embedded_
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from psycopg.conninfo import conninfo_to_dict
 
 from payments.db_roles import public_tables, role_quote, serving_role_grants_sql
 
 DEFAULT_OWNER, DEFAULT_SERVING = "payments_owner", "payments_app"
+# PostgreSQL's conventional superuser: a superuser even when the database cannot be asked.
+BOOTSTRAP_SUPERUSER = "postgres"
+
+
+def superuser(role: str) -> bool:
+    """Whether role is a superuser, as the database says, or by its name when unreachable."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [role])
+            row = cursor.fetchone()
+    except DatabaseError:
+        return role == BOOTSTRAP_SUPERUSER
+    return bool(row and row[0]) or role == BOOTSTRAP_SUPERUSER
 
 
 class Command(BaseCommand):
@@ -22,6 +35,15 @@ class Command(BaseCommand):
         serving_url = conninfo_to_dict(settings.DATABASE_URL)
         owner_url = conninfo_to_dict(settings.DATABASE_OWNER_URL or "")
         serving = serving_url.get("user") or DEFAULT_SERVING
+        lines = []
+        if superuser(serving):
+            # CREATE ROLE ... NOSUPERUSER would demote the very role this connects as (the
+            # default URL's "postgres"): the service gets a serving role of its own instead.
+            lines.append(
+                f"-- DATABASE_URL logs in as {serving}, a superuser: the service serves as a role "
+                f"of its own, {DEFAULT_SERVING}; point DATABASE_URL at it once created."
+            )
+            serving = DEFAULT_SERVING
         owner = owner_url.get("user") or DEFAULT_OWNER
         if serving == owner:
             owner = DEFAULT_OWNER if serving != DEFAULT_OWNER else f"{serving}_owner"
@@ -30,7 +52,7 @@ class Command(BaseCommand):
             tables = public_tables(using="default")
         except DatabaseError:
             tables = []
-        lines = [
+        lines += [
             "-- As a superuser, once. Replace both passwords; put them in DATABASE_OWNER_URL",
             "-- (migrate only) and DATABASE_URL (the server and the worker).",
             f"CREATE ROLE {role_quote(owner)} LOGIN PASSWORD 'change-me-owner';",

@@ -1,7 +1,11 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from payments.reconciliation import OrganizationReconciliation, reconciliation_report
+from payments.reconciliation import (
+    OrganizationReconciliation,
+    reconciliation_extra_problems,
+    reconciliation_report,
+)
 from payments.selectors import payment_pending_stale_list
 
 # Fixed widths, so rows are printed as they stream in (a bigint balance has up to 19 digits).
@@ -15,8 +19,9 @@ class Command(BaseCommand):
     help = (
         "Check every balance against its ledger: balance == sum of balance-log deltas == sum of "
         "credited payments, one log row per credited payment; and that no payment has been "
-        "pending longer than --pending-after. Prints the mismatches and a summary (--all: every "
-        "organization). Exits 1 on any mismatch or overdue pending payment."
+        "pending longer than --pending-after; and the checks other apps register (statements: "
+        "conflicts and unconfirmed credits). Prints the mismatches and a summary (--all: every "
+        "organization). Exits 1 on any mismatch, overdue pending payment or other problem."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -54,13 +59,17 @@ class Command(BaseCommand):
                 f"(payer {payment.payer_inn}, amount {payment.amount}, "
                 f"since {payment.created_at.isoformat()}, latest job {payment.job_status})"
             )
+        extra = reconciliation_extra_problems()
+        for problem in extra:
+            self.stdout.write(problem)
         summary = (
             f"{report.organizations_checked} organizations, "
             f"{report.organizations_mismatched} mismatched; "
             f"{len(report.payment_problems)} payment problems; "
             f"{len(stale)} payments pending longer than {pending_after} s"
+            + (f"; {len(extra)} other problems" if extra else "")
         )
-        if not report.ok or stale:
+        if not report.ok or stale or extra:
             raise CommandError(f"reconciliation FAILED: {summary}", returncode=1)
         self.stdout.write(self.style.SUCCESS(f"reconciliation ok: {summary}"))
 

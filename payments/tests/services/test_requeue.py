@@ -33,8 +33,9 @@ def history() -> None:
         cursor.execute(
             """
             INSERT INTO payment (operation_id, payer_inn, amount, document_number,
-                                 document_date, status, created_at)
-            SELECT gen_random_uuid(), '9000000001', 100, 'PENDING', now(), 'pending',
+                                 document_date, document_day, status, created_at)
+            SELECT gen_random_uuid(), '9000000001', 100, 'PENDING', now(), current_date,
+                   'pending',
                    now() - interval '1 hour'
             FROM generate_series(1, 3)
             """
