@@ -5,11 +5,63 @@ Django's ModelBackend rehashes a password at login when its hasher's parameters 
 role may not write password hashes (a role that can set one can take over any admin account;
 docs/security.md, "Database roles"), so here a login verifies and never rehashes: an old hash
 keeps working, and is upgraded when the owner changes the password (`manage.py changepassword`).
+
+Hashes run one at a time on this host (password_hashing): a flood of logins spends one core at
+most, never every core the webhook's workers run on (core.http.admin_login throttles each
+address before it gets here).
 """
+
+import contextlib
+import fcntl
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import check_password, make_password
+from django.db import connection
+
+# Every worker process of every instance on this host takes this file's lock to hash.
+HASHING_LOCK_PATH = Path(tempfile.gettempdir()) / "payments-password-hashing.lock"
+# How long a login waits for its turn before the console answers "busy" (503).
+HASHING_WAIT_SECONDS = 5.0
+_POLL_SECONDS = 0.01
+_in_process = threading.Lock()
+
+
+class LoginBusy(Exception):
+    """Other logins held the hashing turn for HASHING_WAIT_SECONDS: answered 503, retried."""
+
+
+@contextlib.contextmanager
+def password_hashing() -> Iterator[None]:
+    """Hold this host's one hashing turn for the block; LoginBusy if it does not come."""
+    deadline = time.monotonic() + HASHING_WAIT_SECONDS
+    # The wait and the hash need no database: the request's pooled connection goes back to the
+    # pool meanwhile, or a burst of logins would hold every connection while it waits.
+    if not connection.in_atomic_block:
+        connection.close()
+    if not _in_process.acquire(timeout=HASHING_WAIT_SECONDS):
+        raise LoginBusy
+    try:
+        with HASHING_LOCK_PATH.open("a") as lock_file:
+            while True:
+                try:
+                    fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise LoginBusy from None
+                    time.sleep(_POLL_SECONDS)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+    finally:
+        _in_process.release()
 
 
 class LoginBackend(ModelBackend):
@@ -24,9 +76,10 @@ class LoginBackend(ModelBackend):
         except user_model.DoesNotExist:
             # Hash once anyway, so an unknown name costs what a known one does: the answer's
             # timing does not tell which names exist.
-            make_password(password)
+            with password_hashing():
+                make_password(password)
             return None
         # No setter: a hash due for an upgrade is not written back.
-        if check_password(password, user.password) and self.user_can_authenticate(user):
-            return user
-        return None
+        with password_hashing():
+            verified = check_password(password, user.password)
+        return user if verified and self.user_can_authenticate(user) else None

@@ -2,7 +2,9 @@
 
 /healthz answers from the process alone: a database outage must not get healthy processes
 restarted. /readyz answers 200 only when the database takes a query and every migration is
-applied, so traffic is sent only to an instance that can credit payments.
+applied, and in background mode when a worker's heartbeat is fresh, so traffic is sent only to
+an instance that can credit payments. (Background mode's "accepted" promises a credit within
+seconds; with no live worker that promise is false, and the bank's retries wait for one.)
 """
 
 import logging
@@ -26,7 +28,17 @@ logger = logging.getLogger(__name__)
 _NOT_READY_MESSAGES = {
     "database": "The database is unreachable.",
     "migrations": "Database migrations are not applied.",
+    "worker": "No background worker is alive: none has sent a heartbeat recently.",
 }
+
+# A worker is alive while its last heartbeat (procrastinate writes one every
+# WORKER_HEARTBEAT_SECONDS) is younger than WORKER_STALLED_AFTER_SECONDS.
+_LIVE_WORKER = """
+    SELECT EXISTS (
+        SELECT 1 FROM procrastinate_workers
+        WHERE last_heartbeat > now() - make_interval(secs => %s)
+    )
+"""
 
 # Once every migration is applied it stays so until the next deploy, which restarts the process:
 # after the first success /readyz costs one SELECT 1.
@@ -40,24 +52,30 @@ def migrations_unapplied() -> list[str]:
     return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
 
 
-def _database_ping() -> None:
+def _database_ping() -> bool:
+    """Raise if the database does not answer; return whether a worker is alive (True when
+    not in background mode, where none is needed)."""
+    if settings.WEBHOOK_PROCESSING == "background":
+        query, params = _LIVE_WORKER, [settings.WORKER_STALLED_AFTER_SECONDS]
+    else:
+        query, params = "SELECT true", []
     pool = connection.pool
     if pool is None:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return
+            cursor.execute(query, params)
+            return cursor.fetchone()[0]
     # Straight from the pool with our own short wait: Django's connection would wait the full
     # DB_POOL_TIMEOUT_SECONDS, longer than an orchestrator's probe timeout.
     pool.open()
     with pool.connection(timeout=settings.HEALTH_DB_TIMEOUT_SECONDS) as conn:
-        conn.execute("SELECT 1")
+        return conn.execute(query, params).fetchone()[0]
 
 
 def readiness_check() -> str | None:
     """Return None when the service can take traffic, else the failed check's name."""
     global _migrations_applied
     try:
-        _database_ping()
+        worker_alive = _database_ping()
         if not _migrations_applied:
             unapplied = migrations_unapplied()
             if unapplied:
@@ -67,6 +85,9 @@ def readiness_check() -> str | None:
     except (psycopg.Error, DatabaseError) as exc:
         logger.warning("not ready: database unreachable (%s)", type(exc).__name__)
         return "database"
+    if not worker_alive:
+        logger.warning("not ready: no background worker has sent a heartbeat recently")
+        return "worker"
     return None
 
 

@@ -2,7 +2,8 @@
 # Migrate, seed (idempotent) and serve; run by `make run` with DATABASE_URL already set.
 # In background mode (WEBHOOK_PROCESSING=background) a procrastinate worker runs beside the
 # server. SIGINT, SIGTERM or SIGHUP to this shell alone (scripts/embedded_db.py sends SIGTERM when
-# the launcher dies) stops both; the server exiting stops the worker.
+# the launcher dies) stops both; the server exiting stops the worker, the worker exiting stops
+# the server (status 1).
 set -eu
 PY=${PY:-.venv/bin/python}
 # A busy HOST:PORT is said now, in one line naming PORT=, not by uvicorn after migrate and seed.
@@ -56,4 +57,23 @@ fi
 # WEB_CONCURRENCY from the environment); core.serve execs uvicorn, so $server is uvicorn.
 "$PY" -m core.serve &
 server=$!
+
+# A worker that exits stops the server too, with its status: a server that keeps answering
+# "accepted" with nobody to credit would hide it (/readyz says so as well). Polled, as a POSIX
+# shell cannot wait for whichever child ends first.
+alive() {
+    state=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${state#Z}" = "$state" ]
+}
+if [ -n "$worker" ]; then
+    while alive "$server"; do
+        if ! alive "$worker"; then
+            status=0
+            wait "$worker" || status=$?
+            worker=""
+            echo "serve.sh: the background worker exited (status $status); stopping the server." >&2
+            stop 1
+        fi
+        sleep 1
+    done
+fi
 wait "$server"

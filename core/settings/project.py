@@ -53,6 +53,9 @@ MIDDLEWARE = [
             "core.http.fastpath.middleware.AdminSessionMiddleware",
             "core.http.fastpath.middleware.AdminCsrfViewMiddleware",
             "core.http.fastpath.middleware.AdminAuthenticationMiddleware",
+            # Before the login form is read or a password hashed: a budget per client address
+            # (its refusal page needs request.user, so after authentication's lazy user).
+            "core.http.admin_login.AdminLoginThrottleMiddleware",
             "core.http.fastpath.middleware.AdminMessageMiddleware",
             "core.http.fastpath.middleware.AdminTimeZoneMiddleware",
             # Typed values the database cannot take: a 400 page, not a 500 (a NUL, year 10000).

@@ -1,5 +1,7 @@
 """/healthz and /readyz: liveness from the process alone, readiness from the database."""
 
+import time
+
 import httpx
 import pytest
 from django.db.migrations.recorder import MigrationRecorder
@@ -7,7 +9,7 @@ from django.test import Client
 
 from core import health
 from testsupport.launch import free_port
-from testsupport.servers import uvicorn_server
+from testsupport.servers import WORKER_ENV, start_worker, uvicorn_server
 
 
 @pytest.fixture
@@ -97,3 +99,34 @@ def test_readyz_is_503_and_healthz_200_when_the_database_is_unreachable():
     }
     assert alive.status_code == 200
     assert alive.json() == {"status": "ok"}
+
+
+@pytest.mark.processes
+@pytest.mark.django_db(transaction=True)
+def test_readyz_in_background_mode_reports_a_missing_or_stale_worker():
+    """Background mode answers "accepted" and leaves crediting to a worker: with none alive
+    (none started, or its heartbeat stale after a SIGKILL) the instance is not ready."""
+
+    def ready_check(base: str) -> str | None:
+        response = httpx.get(f"{base}/readyz", timeout=10)
+        return None if response.status_code == 200 else response.json()["error"]["check"]
+
+    def eventually(base: str, expected: str | None) -> str | None:
+        deadline = time.monotonic() + 30
+        while (check := ready_check(base)) != expected and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return check
+
+    with uvicorn_server(workers=1, WEBHOOK_PROCESSING="background", **WORKER_ENV) as base:
+        without_worker = ready_check(base)
+        worker = start_worker()
+        try:
+            with_worker = eventually(base, None)
+        finally:
+            worker.kill()
+            worker.wait()
+        after_kill = eventually(base, "worker")
+
+    assert without_worker == "worker"
+    assert with_worker is None
+    assert after_kill == "worker"

@@ -53,7 +53,7 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def launcher_start(port: int, *command: str) -> subprocess.Popen:
+def launcher_start(port: int, *command: str, **extra: str) -> subprocess.Popen:
     """`make run`'s command line on the test database; returns once the server answers."""
     env = {
         **os.environ,
@@ -62,6 +62,7 @@ def launcher_start(port: int, *command: str) -> subprocess.Popen:
         "PY": sys.executable,
         "LOG_LEVEL": "WARNING",
         "DB_POOL_MAX_SIZE": "4",
+        **extra,
     }
     # Its own session, as a terminal gives `make run` its own process group: the signal below
     # goes to the launcher alone, as `kill` from another terminal does.
@@ -150,3 +151,31 @@ def test_the_server_runs_without_the_owner_url_in_its_environment():
     finally:
         os.killpg(launcher.pid, signal.SIGTERM)
         launcher.wait(timeout=30)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_background_worker_exiting_stops_the_server():
+    """WEBHOOK_PROCESSING=background: serve.sh runs a worker beside the server. The worker
+    killed, serve.sh stops the server and exits 1, instead of serving "accepted" with nobody to
+    credit."""
+    port = free_port()
+    launcher = launcher_start(port, "sh", "scripts/serve.sh", WEBHOOK_PROCESSING="background")
+    started = descendants(launcher.pid)
+    try:
+        (worker,) = [
+            pid
+            for pid in started
+            if b"procrastinate" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            and b"worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        os.kill(worker, signal.SIGKILL)
+
+        assert launcher.wait(timeout=30) == 1
+        deadline = time.monotonic() + 30
+        while (left := {pid for pid in started if alive(pid)}) or port_open(port):
+            assert time.monotonic() < deadline, f"left running: {left}"
+            time.sleep(0.2)
+    finally:
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -31,7 +31,7 @@ REFUSED = [
     ("ALLOWED_HOSTS", {**PRODUCTION, "ALLOWED_HOSTS": "payments.example.com,*"}),
     ("ADMIN_ENABLED", {"ADMIN_ENABLED": "2"}),
     ("DISPLAY_TIME_ZONE", {"DISPLAY_TIME_ZONE": "Mars/Olympus"}),
-    ("BANK_TIME_ZONE", {"BANK_TIME_ZONE": "Mars/Olympus"}),
+    ("BANK_TIME_ZONE", {"BANK_TIME_ZONE": "Moscow"}),
     ("DATABASE_URL", {"DATABASE_URL": "not a url"}),
     ("DATABASE_URL_FILE", {"DATABASE_URL_FILE": MISSING_FILE}),
     ("DATABASE_OWNER_URL", {"DATABASE_OWNER_URL": "http://owner"}),
