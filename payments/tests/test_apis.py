@@ -282,3 +282,17 @@ def test_operation_status_follows_the_payment(client, mode):
     assert set(after) == {
         "operation_id", "status", "amount", "payer_inn", "created_at", "credited_at"
     }  # fmt: skip
+
+
+def test_the_answer_is_the_output_serializers_representation(client, mode):
+    """The view writes the answer out by hand; the schema documents OutputSerializer's."""
+    from uuid import UUID
+
+    from payments.apis import PaymentWebhookApi
+
+    response = post(client, {**EXAMPLE, "operation_id": EXAMPLE["operation_id"].upper()})
+
+    expected = PaymentWebhookApi.OutputSerializer(
+        {"operation_id": UUID(EXAMPLE["operation_id"]), "status": NEW_STATUS[mode]}
+    ).data
+    assert response.json() == expected

@@ -11,6 +11,8 @@ from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpResponse
 
+from core.http.negotiation import AnyFirstContentNegotiation
+
 UPSTREAM = {"adrf.views.APIView.async_dispatch": "adrf 0.1.14"}
 
 
@@ -18,6 +20,8 @@ class APIView(AsyncAPIView):
     """Only for views whose permissions and authenticators compute and never block: no
     database, no network (payments/auth.py checks an HMAC or compares a token). REST_FRAMEWORK
     has no default authentication classes and no throttles."""
+
+    content_negotiation_class = AnyFirstContentNegotiation
 
     async def async_dispatch(self, request, *args, **kwargs):
         # adrf's async_dispatch, with initial() called directly.
