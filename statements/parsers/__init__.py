@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 from statements.errors import StatementInvalid
 from statements.parsers.camt053 import camt053_statement_parse
-from statements.parsers.one_c import MOSCOW, SIGNATURE, one_c_statement_parse
+from statements.parsers.one_c import one_c_statement_parse
+from statements.parsers.one_c_reader import SIGNATURE
+from statements.parsers.values import MOSCOW
 from statements.types import ParsedStatement
 
 __all__ = ["camt053_statement_parse", "one_c_statement_parse", "statement_parse"]

@@ -1,7 +1,9 @@
-"""Values both formats write the same way: money in roubles with kopecks, and calendar dates."""
+"""Values both formats write the same way: money in roubles with kopecks, calendar dates, and
+the zone a bank's day is in."""
 
 import datetime
 import re
+from zoneinfo import ZoneInfo
 
 from statements.errors import StatementInvalid
 
@@ -10,6 +12,8 @@ from statements.errors import StatementInvalid
 # 10**15 minor units); a total or a balance (many payments) as a PostgreSQL bigint holds it.
 _AMOUNT = re.compile(r"(?P<sign>-?)(?P<roubles>\d{1,16})(?:\.(?P<kopecks>\d{1,2}))?")
 PAYMENT_LIMIT = 10**15
+# The banks' own zone when a statement is read without one: a date is a calendar day there.
+MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 def amount_parse(text: str | None, *, where: str, signed: bool = False, zero: bool = False) -> int:
