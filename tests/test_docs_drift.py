@@ -31,6 +31,7 @@ from django.core.management import get_commands
 from tests.processes import ROOT, clean_env, suite_database_url
 
 ENV_PY = ROOT / "core" / "settings" / "env.py"
+READERS_PY = ROOT / "core" / "settings" / "readers.py"  # env.py's env_* readers
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 ENV_EXAMPLE = ROOT / ".env.example"
 # History: what was true when it was written.
@@ -74,7 +75,12 @@ def settings_defaults(path: Path = ENV_PY) -> tuple[dict[str, object], set[str]]
 
     def profile(frame, event, _arg):
         code = frame.f_code
-        if event != "call" or code.co_filename != str(path) or not code.co_name.startswith("env_"):
+        readers = {str(path), str(READERS_PY)}
+        if (
+            event != "call"
+            or code.co_filename not in readers
+            or not code.co_name.startswith("env_")
+        ):
             return
         local = frame.f_locals
         if "formerly" in local:
