@@ -28,9 +28,10 @@ import sys
 import tempfile
 import time
 
-from loadtest.bench import ROOT, _log, _production_env, _run
+from loadtest.bench_service import bench_log, command_run, production_env
 from loadtest.storm_plan import JSON_HEADERS, operations_plan, organizations_generate
 from testsupport.api import WEBHOOK
+from testsupport.launch import ROOT
 
 COPIES = 3  # deliveries per operation: 1 new, 2 duplicates, as `make bench` sends them
 _UNDER_VALGRIND = "LOADTEST_UNDER_VALGRIND"
@@ -46,12 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     # Signed before the loop, checked in it: valgrind on a busy machine can take longer than the
     # default 300 s tolerance, and expired deliveries would count the cost of a 401 (3600: the
     # most the settings allow).
-    env = {**_production_env(database_url), "WEBHOOK_TOLERANCE_SECONDS": "3600"}
-    _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
+    env = {**production_env(database_url), "WEBHOOK_TOLERANCE_SECONDS": "3600"}
+    command_run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
     valgrind = shutil.which("valgrind")
     if args.no_valgrind or not valgrind:
         if not args.no_valgrind:
-            _log("valgrind not found: CPU time instead of instructions (apt install valgrind)")
+            bench_log("valgrind not found: CPU time instead of instructions (apt install valgrind)")
         os.environ.update(env)
         return asyncio.run(_measure(args.ops, toggle_callgrind=False))
     return _under_callgrind(valgrind, env, args.ops, profile=args.profile)
@@ -79,7 +80,7 @@ def _under_callgrind(
         ]  # fmt: skip
         # The system allocator: valgrind runs pymalloc's arenas far slower, and counts them.
         child_env = {**env, _UNDER_VALGRIND: "1", "PYTHONMALLOC": "malloc"}
-        _log(f"callgrind: {ops} operations x {COPIES} deliveries (about a minute per 300)")
+        bench_log(f"callgrind: {ops} operations x {COPIES} deliveries (about a minute per 300)")
         result = subprocess.run(  # noqa: S603
             command, cwd=ROOT, env=child_env, capture_output=True, text=True, check=False
         )

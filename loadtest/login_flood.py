@@ -22,7 +22,7 @@ import uuid
 
 import httpx
 
-from loadtest.bench import _production_env, _run, _server
+from loadtest.bench_service import BenchService, command_run, production_env
 from loadtest.storm import storm_run
 from loadtest.storm_plan import StormConfig
 
@@ -71,13 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         sys.exit("DATABASE_URL is not set (run it through scripts/embedded_db.py exec).")
-    env = _production_env(database_url)
+    env = production_env(database_url)
     # Plain HTTP here (TLS ends in front in production): cookies a client can send back, or
     # every login post would be a CSRF refusal that hashes nothing.
     env |= {"SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0"}
-    _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
+    command_run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
     results = {}
-    with _server(env, workers=args.workers) as url:
+    with BenchService(env, workers=args.workers) as url:
         storm(url, env, 300, args.concurrency)  # warm-up
         results["alone"] = storm(url, env, args.ops, args.concurrency)
         stop, statuses = threading.Event(), collections.Counter()

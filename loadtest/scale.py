@@ -38,7 +38,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from core.http.paths import admin_prefix
-from loadtest.bench import DUP, ROOT, _log, _production_env, _run, _server
+from loadtest.bench_service import DUP, BenchService, bench_log, command_run, production_env
 from loadtest.history import history_load, history_vacuum
 from loadtest.scale_report import (
     Point,
@@ -48,6 +48,7 @@ from loadtest.scale_report import (
 )
 from loadtest.storm import storm_run
 from loadtest.storm_plan import StormConfig
+from testsupport.launch import ROOT
 
 ORGANIZATIONS = 100_000
 SWEEP_CONCURRENCY = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -69,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     for level in levels:
         name = f"{args.database}_{level}"
         owner_level_url = _database_fresh(owner_url, name)
-        envs[level] = _production_env(_database_url(base_url, name))
-        _run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], envs[level])
+        envs[level] = production_env(_database_url(base_url, name))
+        command_run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], envs[level])
         if level:
             loads.append(_history_load(owner_level_url, first=1, count=level))
 
@@ -80,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         # machine the load changes by the minute, and this spreads it over every level alike.
         for round_ in range(1, args.rounds + 1):
             for level in levels:
-                with _server(envs[level], workers=args.workers) as server_url:
+                with BenchService(envs[level], workers=args.workers) as server_url:
                     storm = _storm_target(server_url, envs[level])
-                    _log(f"round {round_}, {level:,} rows: warm-up")
+                    bench_log(f"round {round_}, {level:,} rows: warm-up")
                     asyncio.run(storm_run(_warm_up(storm, args.concurrency)))
                     cases = [
                         ("spread", args.concurrency, 5),
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                         )
         if not args.no_concurrency_sweep:
             for level in dict.fromkeys((levels[0], levels[-1])):
-                with _server(envs[level], workers=args.workers) as server_url:
+                with BenchService(envs[level], workers=args.workers) as server_url:
                     storm = _storm_target(server_url, envs[level])
                     for concurrency in SWEEP_CONCURRENCY:
                         ops = max(300, min(args.ops // 2, concurrency * 40))
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "scale.md").write_text(markdown)
     scale_plot(points, out / "scale.png")
     print(markdown)
-    _log(f"wrote {out / 'scale.md'}, {out / 'scale.json'}, {out / 'scale.png'}")
+    bench_log(f"wrote {out / 'scale.md'}, {out / 'scale.json'}, {out / 'scale.png'}")
     correct = all(p.verdict == "CORRECT" for p in points)
     return 0 if correct and operations["reconcile"]["exit_code"] == 0 else 1
 
@@ -183,11 +184,11 @@ def _database_drop(base_url: str, name: str) -> None:
 
 
 def _history_load(url: str, *, first: int, count: int) -> dict:
-    _log(f"loading {count:,} payments from #{first:,}")
+    bench_log(f"loading {count:,} payments from #{first:,}")
     started = time.monotonic()
 
     def progress(message: str) -> None:
-        _log(f"  {time.monotonic() - started:6.1f} s  {message}")
+        bench_log(f"  {time.monotonic() - started:6.1f} s  {message}")
 
     with psycopg.connect(url) as conn, conn.cursor() as cursor:
         # Losing the last commits in a crash is fine for a benchmark's history.
@@ -210,7 +211,9 @@ def _history_load(url: str, *, first: int, count: int) -> dict:
         cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
         size = cursor.fetchone()[0]
     total = time.monotonic() - started
-    _log(f"loaded in {loaded:.0f} s, vacuumed and checkpointed by {total:.0f} s; database {size}")
+    bench_log(
+        f"loaded in {loaded:.0f} s, vacuumed and checkpointed by {total:.0f} s; database {size}"
+    )
     return {
         "first": first,
         "count": count,
@@ -224,7 +227,7 @@ def _storm(
     storm: dict, rows: int, case: str, concurrency: int, orgs: int, ops: int, round_: int
 ) -> Point:
     dup = min(DUP, concurrency)
-    _log(f"{rows:,} rows: {case}, concurrency {concurrency}, {ops} operations x {dup}")
+    bench_log(f"{rows:,} rows: {case}, concurrency {concurrency}, {ops} operations x {dup}")
     report = asyncio.run(
         storm_run(StormConfig(**storm, ops=ops, dup=dup, concurrency=concurrency, org_count=orgs))
     )
@@ -269,13 +272,13 @@ def _requeue_timing(url: str, env: dict[str, str]) -> dict:
             timings.append((time.perf_counter() - started) * 1000)
         plan = conn.execute("EXPLAIN " + PENDING_WITHOUT_LIVE_JOB, params).fetchall()
     indexes = sorted({line for (line,) in plan if " using " in line.lower()})
-    _log(f"requeue query: {statistics.median(timings):.2f} ms")
+    bench_log(f"requeue query: {statistics.median(timings):.2f} ms")
     return {"median_ms": round(statistics.median(timings), 2), "plan": [i.strip() for i in indexes]}
 
 
 def _reconcile_timing(env: dict[str, str]) -> dict:
     """`manage.py reconcile`, timed, with its peak resident memory (GNU time)."""
-    _log("reconcile")
+    bench_log("reconcile")
     started = time.monotonic()
     result = subprocess.run(
         ["/usr/bin/time", "-f", "%M", sys.executable, "manage.py", "reconcile"],
@@ -284,7 +287,7 @@ def _reconcile_timing(env: dict[str, str]) -> dict:
     seconds = time.monotonic() - started
     peak_kb = int(result.stderr.strip().splitlines()[-1]) if result.stderr.strip() else None
     summary = result.stdout.strip().splitlines()[-1:] or result.stderr.strip().splitlines()[-2:-1]
-    _log(f"reconcile: {seconds:.1f} s, peak {peak_kb} kB, exit {result.returncode}")
+    bench_log(f"reconcile: {seconds:.1f} s, peak {peak_kb} kB, exit {result.returncode}")
     return {
         "seconds": round(seconds, 1),
         "peak_rss_mb": round(peak_kb / 1024) if peak_kb else None,
@@ -303,13 +306,16 @@ def _admin_timings(env: dict[str, str], *, workers: int) -> dict:
         "SESSION_COOKIE_SECURE": "0",
         "CSRF_COOKIE_SECURE": "0",
     }
-    _run(
+    command_run(
         [sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", "scale",
          "--email", "scale@example.com"],
         admin_env,
     )  # fmt: skip
     timings = {}
-    with _server(admin_env, workers=workers) as url, httpx.Client(base_url=url, timeout=120) as c:
+    with (
+        BenchService(admin_env, workers=workers) as url,
+        httpx.Client(base_url=url, timeout=120) as c,
+    ):
         login = f"{admin_prefix()}login/"
         c.get(login)
         c.post(
@@ -329,7 +335,7 @@ def _admin_timings(env: dict[str, str], *, workers: int) -> dict:
                 response = c.get(f"{admin_prefix()}{page}/")
                 runs.append((time.perf_counter() - started) * 1000)
             timings[page] = {"status": response.status_code, "best_ms": round(min(runs), 1)}
-            _log(f"admin {page}: {timings[page]}")
+            bench_log(f"admin {page}: {timings[page]}")
     return timings
 
 

