@@ -47,6 +47,9 @@ class StatementReading:
 
 @dataclasses.dataclass
 class DocumentReading:
+    """The whole document being read: each closed Stmt's account, period and balances, and the
+    lines of every entry read so far."""
+
     accounts: list[str] = dataclasses.field(default_factory=list)
     starts: list[datetime.date] = dataclasses.field(default_factory=list)
     ends: list[datetime.date] = dataclasses.field(default_factory=list)
