@@ -38,7 +38,7 @@ OWNER_ROLE = "payments_owner"
 SERVING_ROLE = "payments_app"
 
 # Idempotent, run at every start: it also hands an older .pgdata's objects (made by the
-# superuser) to the owner. The names are constants of this script, not input.
+# superuser) to the owner. The names are constants of this module, not input.
 _ROLES_SQL = f"""
 DO $$ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
@@ -107,7 +107,7 @@ def server_start() -> tuple[str, str]:
     """Start (or find) the embedded server, create the database and both roles; return the
     serving role's URL and the owner's."""
     server = _server(PGDATA)
-    # DATABASE is a constant of this script, not input.
+    # DATABASE is a constant of this module, not input.
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE};")
