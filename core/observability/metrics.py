@@ -81,10 +81,24 @@ def db_pool_sample() -> None:
         if pool is None:
             continue
         stats = pool.get_stats()
-        db_pool_connections.labels(name).set(stats["pool_size"])
-        db_pool_idle.labels(name).set(stats["pool_available"])
-        db_pool_waiting.labels(name).set(stats.get("requests_waiting", 0))
-        db_pool_max.labels(name).set(stats["pool_max"])
+        connections_, idle, waiting, most = _pool_gauges(name)
+        connections_.set(stats["pool_size"])
+        idle.set(stats["pool_available"])
+        waiting.set(stats.get("requests_waiting", 0))
+        most.set(stats["pool_max"])
+
+
+_pool_gauges_by_name: dict[str, tuple] = {}
+
+
+def _pool_gauges(name: str) -> tuple:
+    """The four gauges' children for one pool: labels() takes a lock and checks its arguments
+    each call, and every webhook delivery samples (payments.webhook_observation)."""
+    children = _pool_gauges_by_name.get(name)
+    if children is None:
+        gauges = (db_pool_connections, db_pool_idle, db_pool_waiting, db_pool_max)
+        children = _pool_gauges_by_name[name] = tuple(gauge.labels(name) for gauge in gauges)
+    return children
 
 
 # Filled by the apps (from AppConfig.ready): core imports no app.
