@@ -81,14 +81,24 @@ def db_pool_sample() -> None:
         if pool is None:
             continue
         stats = pool.get_stats()
-        connections_, idle, waiting, most = _pool_gauges(name)
-        connections_.set(stats["pool_size"])
-        idle.set(stats["pool_available"])
-        waiting.set(stats.get("requests_waiting", 0))
-        most.set(stats["pool_max"])
+        values = (
+            stats["pool_size"],
+            stats["pool_available"],
+            stats.get("requests_waiting", 0),
+            stats["pool_max"],
+        )
+        # This process is its gauges' only writer: an unchanged sample is already there. The
+        # pid: a forked child starts its own (empty) samples.
+        key = (os.getpid(), name)
+        if _pool_samples_written.get(key) == values:
+            continue
+        for gauge, value in zip(_pool_gauges(name), values, strict=True):
+            gauge.set(value)
+        _pool_samples_written[key] = values
 
 
 _pool_gauges_by_name: dict[str, tuple] = {}
+_pool_samples_written: dict[tuple[int, str], tuple[int, ...]] = {}
 
 
 def _pool_gauges(name: str) -> tuple:
