@@ -284,9 +284,11 @@ def test_api_docs_authorize_and_read_a_balance(console_url, seeded, browser_page
 
     with journey.step("authorize with a read token"):
         page.click("button.authorize")
-        page.fill(".modal-ux input", token)
-        page.click(".modal-ux button.authorize")
-        page.click(".modal-ux button.btn-done")
+        # One form per scheme (the read token's, the statement import's): the read one.
+        scheme = page.locator(".modal-ux .auth-container").filter(has_text="readToken")
+        scheme.locator("input").fill(token)
+        scheme.locator("button.authorize").click()
+        page.click(".modal-ux button.btn-done >> nth=0")
 
     with journey.step("read a balance"):
         operation = page.locator("#operations-organizations-organization_balance_get")

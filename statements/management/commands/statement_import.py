@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from statements.errors import StatementInvalid
 from statements.imports import statement_file_import
-from statements.report import StatementReport
+from statements.report import LineConflict, StatementReport
 
 # The exit codes an operator's script reads (docs/statements.md, "Importing a statement").
 EXIT_DISCREPANCIES = 1
@@ -45,8 +45,8 @@ class Command(BaseCommand):
         self._print(report, as_json=as_json)
         if not report.ok:
             raise CommandError(
-                f"imported with {len(report.conflicts)} conflicts and "
-                f"{len(report.unconfirmed)} unconfirmed credits",
+                f"imported; an operator should look at {len(report.conflicts)} conflict(s) and "
+                f"{len(report.unconfirmed)} unconfirmed credit(s) (docs/statements.md)",
                 returncode=EXIT_DISCREPANCIES,
             )
 
@@ -73,14 +73,24 @@ def report_summary(report: StatementReport) -> list[str]:
         f"credited {c.where}: operation {c.operation_id}, payer {c.payer_inn}, amount {c.amount}"
         for c in report.credited
     ]
-    lines += [
-        f"conflict {c.where}: {', '.join(c.differing_fields)} (operation {c.operation_id}, "
-        f"line amount {c.line_amount}, payment amount {c.payment_amount})"
-        for c in report.conflicts
-    ]
+    lines += [conflict_describe(c) for c in report.conflicts]
     lines += [
         f"unconfirmed: operation {u.operation_id}, payer {u.payer_inn}, amount {u.amount}, "
         f"credited {u.credited_at.isoformat()}"
         for u in report.unconfirmed
     ]
     return lines
+
+
+def conflict_describe(c: LineConflict) -> str:
+    """One line saying why a line was not credited, in an operator's words."""
+    if "unidentified" in c.differing_fields:
+        return (
+            f"conflict {c.where}: not credited, the line has neither an operation id nor a whole "
+            f"identity (payer INN {c.line_payer_inn or 'missing'}, amount {c.line_amount})"
+        )
+    return (
+        f"conflict {c.where}: not credited, operation {c.operation_id} is recorded with another "
+        f"{' and '.join(c.differing_fields)} (line: amount {c.line_amount}, payer "
+        f"{c.line_payer_inn}; payment: amount {c.payment_amount}, payer {c.payment_payer_inn})"
+    )

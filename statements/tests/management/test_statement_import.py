@@ -138,7 +138,7 @@ def test_a_conflict_is_reported_never_credited_and_the_command_exits_1(tmp_path,
     assert code == 1
     assert "conflicts 1" in out
     assert "conflict" in out and "amount" in out
-    assert "1 conflicts" in err
+    assert "1 conflict(s)" in err
     assert balance() == 145000
 
 
