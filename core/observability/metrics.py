@@ -81,10 +81,34 @@ def db_pool_sample() -> None:
         if pool is None:
             continue
         stats = pool.get_stats()
-        db_pool_connections.labels(name).set(stats["pool_size"])
-        db_pool_idle.labels(name).set(stats["pool_available"])
-        db_pool_waiting.labels(name).set(stats.get("requests_waiting", 0))
-        db_pool_max.labels(name).set(stats["pool_max"])
+        values = (
+            stats["pool_size"],
+            stats["pool_available"],
+            stats.get("requests_waiting", 0),
+            stats["pool_max"],
+        )
+        # This process is its gauges' only writer: an unchanged sample is already there. The
+        # pid: a forked child starts its own (empty) samples.
+        key = (os.getpid(), name)
+        if _pool_samples_written.get(key) == values:
+            continue
+        for gauge, value in zip(_pool_gauges(name), values, strict=True):
+            gauge.set(value)
+        _pool_samples_written[key] = values
+
+
+_pool_gauges_by_name: dict[str, tuple] = {}
+_pool_samples_written: dict[tuple[int, str], tuple[int, ...]] = {}
+
+
+def _pool_gauges(name: str) -> tuple:
+    """The four gauges' children for one pool: labels() takes a lock and checks its arguments
+    each call, and every webhook delivery samples (payments.webhook_observation)."""
+    children = _pool_gauges_by_name.get(name)
+    if children is None:
+        gauges = (db_pool_connections, db_pool_idle, db_pool_waiting, db_pool_max)
+        children = _pool_gauges_by_name[name] = tuple(gauge.labels(name) for gauge in gauges)
+    return children
 
 
 # Filled by the apps (from AppConfig.ready): core imports no app.

@@ -136,7 +136,11 @@ LOCK_OPERATION = (
 # transaction's now() would be its start, before the advisory lock's wait, so a payment would
 # read as credited before it was created. With claimable, nothing is inserted while a statement
 # payment of the same identity still waits for its real operation id (CLAIM_SYNTHETIC takes it).
+# Its row: (id, None...) when inserted; else, in the same round trip, (None, *what
+# PAYMENT_FIELDS_DIFFERING compares) for the payment this statement's snapshot holds under the
+# operation id; no row when it holds none (then PAYMENT_FIELDS_DIFFERING is asked apart).
 INSERT_PAYMENT = """
+    WITH inserted AS (
     INSERT INTO payment
         (operation_id, payer_inn, amount, document_number, document_date, document_day,
          source, operation_id_synthetic, status, credited_at)
@@ -152,6 +156,15 @@ INSERT_PAYMENT = """
     ))
     ON CONFLICT (operation_id) DO NOTHING
     RETURNING id
+    )
+    SELECT id, NULL::boolean AS amount_differs, NULL::boolean, NULL::boolean, NULL::boolean
+    FROM inserted
+    UNION ALL
+    SELECT NULL, amount <> %(amount)s::bigint, payer_inn <> %(payer_inn)s::text,
+           document_number <> %(document_number)s::text,
+           document_date <> %(document_date)s::timestamptz
+    FROM payment
+    WHERE operation_id = %(operation_id)s::uuid AND NOT EXISTS (SELECT FROM inserted)
 """
 
 # A delivery with a new operation id whose identity a statement credited first: the statement's
@@ -564,9 +577,12 @@ def _payment_record_steps(
             "status": status,
         },
     )
-    if inserted is not None:
+    if inserted is not None and inserted[0] is not None:
         return inserted[0]
-    differing = yield PAYMENT_FIELDS_DIFFERING, fields
+    if inserted is not None:
+        differing = inserted[1:]
+    else:  # a payment inserted since the statement's snapshot, or one to claim
+        differing = yield PAYMENT_FIELDS_DIFFERING, fields
     if differing is None:
         claimed = yield CLAIM_SYNTHETIC, {**fields, "document_day": identity.document_day}
         if claimed is None:  # impossible under the identity lock: INSERT saw the payment
