@@ -17,13 +17,13 @@ BENCH_INN_PREFIX = "88000000"  # pgbench's organizations: 8800000001..8800000005
 
 def pgbench_script() -> str:
     """One operation as the service handles it: the crediting transaction, then two duplicate
-    deliveries; built from payments.services.crediting's SQL constants, with pgbench variables
+    deliveries; built from payments.services.ledger_sql's SQL constants, with pgbench variables
     bound where the service binds Python values (same statements, same order, same parameters)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
     django.setup()
-    from payments.services import crediting
+    from payments.services import ledger_sql as crediting
 
     operation_id = "(lpad(to_hex(:r::bigint), 16, '0') || '0000000000000000')::uuid"
     values = {

@@ -52,7 +52,7 @@ class Payment(models.Model):
 
     operation_id = models.UUIDField(unique=True)
     # True while operation_id is the uuid5 a statement line without one was given
-    # (payments.services.crediting.identity_operation_id): the first delivery of the same
+    # (payments.services.identity.identity_operation_id): the first delivery of the same
     # business identity with a real operation id replaces it, once (the append-only trigger).
     operation_id_synthetic = models.BooleanField(default=False, db_default=False)
     source = models.CharField(max_length=16, choices=Source.choices, db_default=Source.WEBHOOK)

@@ -10,9 +10,9 @@ the same file again.
 from django.db import connection, transaction
 from django.db.models.functions import Now
 
-from payments.services.crediting import (
+from payments.services.identity import PaymentIdentity
+from payments.services.statement_channel import (
     EntrySettled,
-    PaymentIdentity,
     StatementEntry,
     payment_statement_entries_settle,
 )

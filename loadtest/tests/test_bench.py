@@ -43,7 +43,7 @@ def test_pgbench_script_credits_each_operation_once_and_answers_its_repeats(tmp_
 
 
 def test_pgbench_script_uses_the_services_statements():
-    from payments.services import crediting
+    from payments.services import ledger_sql as crediting
 
     script = pgbench_script()
     for statement in (crediting.LOCK_OPERATION, crediting.ENSURE_ORGANIZATION):

@@ -9,13 +9,11 @@ Two ways to process a delivery, chosen by settings.WEBHOOK_PROCESSING (payment_r
 
 import contextlib
 import enum
-import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from uuid import UUID, uuid5
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from uuid import UUID
 
 import psycopg.errors
 from asgiref.sync import sync_to_async
@@ -27,6 +25,16 @@ from core.db import db_pool_get
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import CREDIT_TASK, Payment
 from payments.outcomes import PaymentOutcome
+from payments.services.identity import PaymentIdentity, bank_day, lock_params
+from payments.services.ledger_sql import (
+    CLAIM_SYNTHETIC,
+    CREDIT_ORGANIZATION,
+    ENSURE_ORGANIZATION,
+    INSERT_PAYMENT,
+    LOCK_OPERATION,
+    MARK_PAYMENT_CREDITED,
+    PAYMENT_FIELDS_DIFFERING,
+)
 from payments.services.sql_steps import Steps, steps_run, steps_run_async, timeouts_steps
 
 logger = logging.getLogger(__name__)
@@ -43,55 +51,6 @@ class PaymentResult:
 class ProcessingMode(enum.Enum):
     SYNC = "sync"
     BACKGROUND = "background"
-
-
-def bank_day(instant: datetime) -> date:
-    """The instant's calendar date in the bank's zone (settings.BANK_TIME_ZONE)."""
-    try:
-        return instant.astimezone(ZoneInfo(settings.BANK_TIME_ZONE)).date()
-    except OverflowError:  # past 9999-12-31 there: no statement can name that day anyway
-        return date.max
-
-
-def bank_day_start(day: date) -> datetime:
-    """Midnight of a bank calendar date: a statement payment's document_date (it has no time)."""
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(settings.BANK_TIME_ZONE))
-
-
-@dataclass(frozen=True)
-class PaymentIdentity:
-    """A payment as a statement line without an operation id names it. Not unique: several
-    payments may share one, and a statement matches as many of them as it has such lines."""
-
-    payer_inn: str
-    document_number: str
-    document_day: date
-    amount: int
-
-    def lock_key(self) -> tuple[int, int]:
-        """pg_advisory_xact_lock's two-int4 form: a keyspace apart from the operations' bigint."""
-        fields = (self.payer_inn, self.document_number, self.document_day.isoformat())
-        text = "\x1f".join((*fields, str(self.amount)))
-        digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-        return (
-            int.from_bytes(digest[:4], "big", signed=True),
-            int.from_bytes(digest[4:], "big", signed=True),
-        )
-
-
-# The namespace of the operation ids given to statement payments that carry none.
-IDENTITY_NAMESPACE = UUID("6f1b3f38-9a52-4e0b-9a55-2f4a1c9e1d22")
-
-
-def identity_operation_id(identity: PaymentIdentity, *, ordinal: int) -> UUID:
-    """The operation id of the ordinal-th payment of this identity (1-based), when a statement
-    line without one credits it. Deterministic, and never reused: payments are never deleted,
-    so the next ordinal is always past every one given before."""
-    return uuid5(
-        IDENTITY_NAMESPACE,
-        f"{identity.payer_inn}|{identity.document_number}|{identity.document_day}"
-        f"|{identity.amount}|{ordinal}",
-    )
 
 
 @dataclass(frozen=True)
@@ -112,110 +71,6 @@ class PaymentData:
             document_day=bank_day(self.document_date),
             amount=self.amount,
         )
-
-
-def advisory_key(operation_id: UUID) -> int:
-    """A signed 64-bit key for pg_advisory_xact_lock, taken from the UUID's first 8 bytes.
-
-    UUIDs are random, so collisions are rare; a collision only makes two unrelated operations
-    wait for each other, it never merges them (the unique index decides identity).
-    """
-    return int.from_bytes(operation_id.bytes[:8], "big", signed=True)
-
-
-# The operation's lock, then its business identity's, always in this order (a statement batch
-# takes all its operations' before all its identities', so no two transactions wait in a cycle).
-# The identity lock serializes a webhook with a statement crediting the same payment under
-# another (or no) operation id. One round trip for both.
-LOCK_OPERATION = (
-    "SELECT pg_advisory_xact_lock(%(operation_key)s), "
-    "pg_advisory_xact_lock(%(identity_high)s, %(identity_low)s)"
-)
-
-# credited_at is the statement's time, as created_at's column default (Django's Now()) is: the
-# transaction's now() would be its start, before the advisory lock's wait, so a payment would
-# read as credited before it was created. With claimable, nothing is inserted while a statement
-# payment of the same identity still waits for its real operation id (CLAIM_SYNTHETIC takes it).
-# Its row: (id, None...) when inserted; else, in the same round trip, (None, *what
-# PAYMENT_FIELDS_DIFFERING compares) for the payment this statement's snapshot holds under the
-# operation id; no row when it holds none (then PAYMENT_FIELDS_DIFFERING is asked apart).
-INSERT_PAYMENT = """
-    WITH inserted AS (
-    INSERT INTO payment
-        (operation_id, payer_inn, amount, document_number, document_date, document_day,
-         source, operation_id_synthetic, status, credited_at)
-    SELECT %(operation_id)s::uuid, %(payer_inn)s::text, %(amount)s::bigint,
-           %(document_number)s::text, %(document_date)s::timestamptz, %(document_day)s::date,
-           %(source)s::text, %(synthetic)s::boolean, %(status)s::text,
-           CASE WHEN %(status)s::text = 'credited' THEN statement_timestamp() END
-    WHERE NOT (%(claimable)s::boolean AND EXISTS (
-        SELECT 1 FROM payment
-        WHERE payer_inn = %(payer_inn)s::text AND document_number = %(document_number)s::text
-          AND document_day = %(document_day)s::date AND amount = %(amount)s::bigint
-          AND operation_id_synthetic
-    ))
-    ON CONFLICT (operation_id) DO NOTHING
-    RETURNING id
-    )
-    SELECT id, NULL::boolean AS amount_differs, NULL::boolean, NULL::boolean, NULL::boolean
-    FROM inserted
-    UNION ALL
-    SELECT NULL, amount <> %(amount)s::bigint, payer_inn <> %(payer_inn)s::text,
-           document_number <> %(document_number)s::text,
-           document_date <> %(document_date)s::timestamptz
-    FROM payment
-    WHERE operation_id = %(operation_id)s::uuid AND NOT EXISTS (SELECT FROM inserted)
-"""
-
-# A delivery with a new operation id whose identity a statement credited first: the statement's
-# (oldest such) payment takes the delivery's operation id, so GET /api/operations/<id>/ finds it
-# and its redeliveries are ordinary duplicates. The append-only trigger allows this change once.
-CLAIM_SYNTHETIC = """
-    UPDATE payment SET operation_id = %(operation_id)s, operation_id_synthetic = false
-    WHERE id = (
-        SELECT id FROM payment
-        WHERE payer_inn = %(payer_inn)s AND document_number = %(document_number)s
-          AND document_day = %(document_day)s AND amount = %(amount)s AND operation_id_synthetic
-        ORDER BY id LIMIT 1
-    )
-    RETURNING id
-"""
-
-# DO NOTHING takes no row lock, so creating a missing organization costs the others nothing.
-ENSURE_ORGANIZATION = """
-    INSERT INTO organization (inn, name, balance) VALUES (%s, '', 0)
-    ON CONFLICT (inn) DO NOTHING
-    RETURNING id
-"""
-
-# The increment happens inside PostgreSQL: concurrent credits queue on the row lock and each adds
-# to the committed value, so no update is lost. It runs last, so the row is held only until commit.
-CREDIT_ORGANIZATION = """
-    WITH credited AS (
-        UPDATE organization SET balance = balance + %(amount)s, updated_at = now()
-        WHERE inn = %(inn)s
-        RETURNING id, balance
-    )
-    INSERT INTO balance_log (organization_id, payment_id, delta, balance_after)
-    SELECT id, %(payment_id)s, %(amount)s, balance FROM credited
-    RETURNING balance_after
-"""
-
-# Which fields of the stored payment differ from this delivery, compared by PostgreSQL: the
-# dates as instants, so neither the session's time zone nor its DST folds can matter.
-PAYMENT_FIELDS_DIFFERING = """
-    SELECT amount <> %(amount)s, payer_inn <> %(payer_inn)s,
-           document_number <> %(document_number)s, document_date <> %(document_date)s
-    FROM payment WHERE operation_id = %(operation_id)s
-"""
-
-# The row lock taken by this UPDATE serializes concurrent runs of one payment's job; the status
-# condition makes every run after the first a no-op.
-_MARK_PAYMENT_CREDITED = """
-    UPDATE payment SET status = 'credited', credited_at = statement_timestamp()
-    WHERE id = %s AND status = 'pending'
-    RETURNING operation_id, payer_inn, amount
-"""
 
 
 async def payment_receive(*, data: PaymentData) -> PaymentResult:
@@ -243,7 +98,7 @@ async def payment_process_async(*, data: PaymentData) -> PaymentResult:
     The pool must be open (a server's startup opens it); a database that is down or a pool that
     stays busy raises psycopg's OperationalError (answered 503).
     """
-    with _overflow_refused(operation_id=data.operation_id, payer_inn=data.payer_inn):
+    with balance_overflow_refused(operation_id=data.operation_id, payer_inn=data.payer_inn):
         async with (
             db_pool_get().connection() as conn,
             conn.transaction(),
@@ -263,7 +118,7 @@ def payment_process(*, data: PaymentData) -> PaymentResult:
     The race and property tests run payment_process_async, the path a server runs.
     """
     with (
-        _overflow_refused(operation_id=data.operation_id, payer_inn=data.payer_inn),
+        balance_overflow_refused(operation_id=data.operation_id, payer_inn=data.payer_inn),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
@@ -299,15 +154,15 @@ def payment_credit(*, payment_id: int) -> bool:
     """
     with transaction.atomic(), connection.cursor() as cursor:
         steps_run(timeouts_steps(), cursor)
-        cursor.execute(_MARK_PAYMENT_CREDITED, [payment_id])
+        cursor.execute(MARK_PAYMENT_CREDITED, [payment_id])
         row = cursor.fetchone()
         if row is None:
             logger.info("payment already credited payment_id=%s", payment_id)
             return False
         operation_id, payer_inn, amount = row
-        with _overflow_refused(operation_id=operation_id, payer_inn=payer_inn):
+        with balance_overflow_refused(operation_id=operation_id, payer_inn=payer_inn):
             balance_after = steps_run(
-                _organization_credit_steps(
+                organization_credit_steps(
                     payer_inn=payer_inn, amount=amount, payment_id=payment_id
                 ),
                 cursor,
@@ -316,204 +171,6 @@ def payment_credit(*, payment_id: int) -> bool:
         operation_id=operation_id, payer_inn=payer_inn, amount=amount, balance_after=balance_after
     )
     return True
-
-
-@dataclass(frozen=True)
-class StatementEntry:
-    """An incoming statement line, as the ledger sees it."""
-
-    identity: PaymentIdentity
-    operation_id: UUID | None  # None: matched and credited by the identity alone
-    # Payments of this identity the statement's other lines already matched: each payment
-    # confirms one line of a statement, never two.
-    taken: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True)
-class EntrySettled:
-    """What the ledger did with a StatementEntry."""
-
-    # CREDITED: nothing matched, credited now. DUPLICATE: the ledger already had it (matched).
-    # None: a conflict (the operation id is recorded with differing_fields), nothing credited.
-    outcome: PaymentOutcome | None
-    payment_id: int
-    operation_id: UUID
-    differing_fields: tuple[str, ...] = ()
-
-
-_LOCK_OPERATIONS = "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) k"
-_LOCK_IDENTITIES = (
-    "SELECT count(pg_advisory_xact_lock(h, l)) FROM unnest(%s::int[], %s::int[]) AS k(h, l)"
-)
-_PAYMENT_BY_OPERATION = "SELECT id FROM payment WHERE operation_id = %s"
-
-
-def payment_statement_entries_settle(*, entries: Sequence[StatementEntry]) -> list[EntrySettled]:
-    """Match each statement entry to the ledger or credit it, in one transaction, through the
-    webhook's own steps, locks and guards (source=statement); one result per entry, in order.
-
-    Exactly once across both channels: a payment a webhook recorded is matched, not credited,
-    and a webhook after this credit is a duplicate (payment_process_steps' identity claim).
-    An entry whose operation id is recorded with another amount or payer is a conflict.
-    Safe to repeat: an entry already credited is matched the second time.
-    """
-    with transaction.atomic(), connection.cursor() as cursor:
-        steps_run(timeouts_steps(), cursor)
-        # Every lock first, operations before identities, each sorted: the order every
-        # transaction takes them in (a webhook holds one of each), so none waits in a cycle.
-        operations = sorted(
-            {advisory_key(entry.operation_id) for entry in entries if entry.operation_id}
-        )
-        identities = sorted({entry.identity.lock_key() for entry in entries})
-        cursor.execute(_LOCK_OPERATIONS, [operations])
-        cursor.execute(
-            _LOCK_IDENTITIES, [[high for high, _ in identities], [low for _, low in identities]]
-        )
-        taken = {entry.identity: set(entry.taken) for entry in entries}
-        settled: list[EntrySettled | None] = [None] * len(entries)
-        # Entries with an operation id first, one by one as webhooks (they may claim or
-        # conflict); the payments they hold are then taken for the identity entries.
-        for n, entry in enumerate(entries):
-            if entry.operation_id is not None:
-                settled[n] = _operation_entry_settle(entry, cursor)
-                taken[entry.identity].add(settled[n].payment_id)
-        by_identity = [(n, e.identity) for n, e in enumerate(entries) if e.operation_id is None]
-        if by_identity:
-            identity_settled = _identity_entries_settle(
-                [identity for _, identity in by_identity], taken, cursor
-            )
-            for (n, _), result in zip(by_identity, identity_settled, strict=True):
-                settled[n] = result
-    return settled
-
-
-def _operation_entry_settle(entry: StatementEntry, cursor) -> EntrySettled:
-    identity = entry.identity
-    data = PaymentData(
-        operation_id=entry.operation_id,
-        amount=identity.amount,
-        payer_inn=identity.payer_inn,
-        document_number=identity.document_number,
-        document_date=bank_day_start(identity.document_day),
-    )
-    try:
-        with _overflow_refused(operation_id=data.operation_id, payer_inn=data.payer_inn):
-            result = steps_run(
-                payment_process_steps(data, source=Payment.Source.STATEMENT, locked=True), cursor
-            )
-        outcome, differing = result.outcome, ()
-    except PaymentConflict as conflict:
-        outcome, differing = None, tuple(conflict.details["differing_fields"])
-    # By its operation id: after a claim the payment holds this entry's id.
-    cursor.execute(_PAYMENT_BY_OPERATION, [data.operation_id])
-    return EntrySettled(outcome, cursor.fetchone()[0], data.operation_id, differing)
-
-
-# Every payment of each identity, oldest first (n: the identity's index in the arrays).
-_IDENTITIES_PAYMENTS = """
-    SELECT i.n, p.id, p.operation_id
-    FROM unnest(%(inn)s::text[], %(number)s::text[], %(day)s::date[], %(amount)s::bigint[])
-         WITH ORDINALITY AS i(payer_inn, document_number, document_day, amount, n)
-    JOIN payment p
-      ON p.payer_inn = i.payer_inn AND p.document_number = i.document_number
-     AND p.document_day = i.document_day AND p.amount = i.amount
-    ORDER BY i.n, p.id
-"""
-
-# A batch of statement payments, as INSERT_PAYMENT records one: credited now, source statement,
-# the synthetic operation id (identity_operation_id) its webhook will replace.
-_INSERT_STATEMENT_PAYMENTS = """
-    INSERT INTO payment
-        (operation_id, payer_inn, amount, document_number, document_date, document_day,
-         source, operation_id_synthetic, status, credited_at)
-    SELECT operation_id, payer_inn, amount, document_number, document_date, document_day,
-           'statement', true, 'credited', statement_timestamp()
-    FROM unnest(%(operation_id)s::uuid[], %(inn)s::text[], %(amount)s::bigint[],
-                %(number)s::text[], %(date)s::timestamptz[], %(day)s::date[])
-         WITH ORDINALITY AS n(operation_id, payer_inn, amount, document_number, document_date,
-                              document_day, position)
-    ORDER BY position
-    ON CONFLICT (operation_id) DO NOTHING
-    RETURNING id, operation_id
-"""
-
-_ENSURE_ORGANIZATIONS = """
-    INSERT INTO organization (inn, name, balance)
-    SELECT inn, '', 0 FROM unnest(%s::text[]) AS i(inn) ORDER BY inn
-    ON CONFLICT (inn) DO NOTHING
-"""
-
-
-def _identity_entries_settle(
-    identities: list[PaymentIdentity], taken: dict[PaymentIdentity, set[int]], cursor
-) -> list[EntrySettled]:
-    """Entries without an operation id (their identity locks held): the k-th entry of an
-    identity matches its oldest payment not taken yet, or, when none is left, is credited as a
-    new statement payment; in a few statements for the whole batch, each credit still its own
-    balance update and log row (the ledger's chain)."""
-    unique = list(dict.fromkeys(identities))
-    cursor.execute(_IDENTITIES_PAYMENTS, _identity_arrays(unique))
-    existing: dict[PaymentIdentity, list[tuple[int, UUID]]] = {i: [] for i in unique}
-    for n, payment_id, operation_id in cursor.fetchall():
-        existing[unique[n - 1]].append((payment_id, operation_id))
-    counts = {identity: len(payments) for identity, payments in existing.items()}
-    untaken = {
-        identity: [p for p in payments if p[0] not in taken[identity]]
-        for identity, payments in existing.items()
-    }
-    settled: list[EntrySettled | None] = []
-    created: list[tuple[int, PaymentIdentity, UUID]] = []
-    for n, identity in enumerate(identities):
-        if untaken[identity]:
-            payment_id, operation_id = untaken[identity].pop(0)
-            settled.append(EntrySettled(PaymentOutcome.DUPLICATE, payment_id, operation_id))
-            continue
-        counts[identity] += 1
-        created.append((n, identity, identity_operation_id(identity, ordinal=counts[identity])))
-        settled.append(None)
-    if created:
-        for n, payment_id, operation_id in _statement_payments_credit(created, cursor):
-            settled[n] = EntrySettled(PaymentOutcome.CREDITED, payment_id, operation_id)
-    return settled
-
-
-def _statement_payments_credit(created, cursor) -> list[tuple[int, int, UUID]]:
-    """Insert and credit new statement payments: (entry index, payment id, operation id)."""
-    identities = [identity for _, identity, _ in created]
-    cursor.execute(
-        _INSERT_STATEMENT_PAYMENTS,
-        {
-            **_identity_arrays(identities),
-            "operation_id": [operation_id for _, _, operation_id in created],
-            "date": [bank_day_start(identity.document_day) for identity in identities],
-        },
-    )
-    inserted = dict((operation_id, payment_id) for payment_id, operation_id in cursor.fetchall())
-    if len(inserted) != len(created):  # the ordinals are past every id given: a uuid5 collision
-        raise RuntimeError("a statement payment's operation id exists already")
-    cursor.execute(_ENSURE_ORGANIZATIONS, [sorted({i.payer_inn for i in identities})])
-    credits = sorted(
-        (identity.payer_inn, inserted[operation_id], identity.amount)
-        for _, identity, operation_id in created
-    )
-    # One balance update and log row per payment, as a webhook's credit (the ledger's guards
-    # chain them); pipelined in one round trip, in INN order, so two batches never take two
-    # organizations' rows in opposite orders.
-    with _overflow_refused(operation_id=created[0][2], payer_inn=credits[0][0]):
-        cursor.executemany(
-            CREDIT_ORGANIZATION,
-            [{"amount": amount, "inn": inn, "payment_id": pid} for inn, pid, amount in credits],
-        )
-    return [(n, inserted[operation_id], operation_id) for n, _, operation_id in created]
-
-
-def _identity_arrays(identities: list[PaymentIdentity]) -> dict[str, list]:
-    return {
-        "inn": [identity.payer_inn for identity in identities],
-        "number": [identity.document_number for identity in identities],
-        "day": [identity.document_day for identity in identities],
-        "amount": [identity.amount for identity in identities],
-    }
 
 
 def payment_credit_defer(payment_id: int) -> None:
@@ -536,7 +193,7 @@ def payment_process_steps(
         return PaymentResult(PaymentOutcome.DUPLICATE)
     yield from _organization_ensure_steps(data)
     # Last, right before commit: the organization's row is locked only from here.
-    balance_after = yield from _organization_credit_steps(
+    balance_after = yield from organization_credit_steps(
         payer_inn=data.payer_inn, amount=data.amount, payment_id=payment_id
     )
     return PaymentResult(PaymentOutcome.CREDITED, balance_after)
@@ -598,15 +255,6 @@ def _payment_record_steps(
     return None
 
 
-def lock_params(operation_id: UUID, identity: PaymentIdentity) -> dict[str, int]:
-    high, low = identity.lock_key()
-    return {
-        "operation_key": advisory_key(operation_id),
-        "identity_high": high,
-        "identity_low": low,
-    }
-
-
 def _organization_ensure_steps(data: PaymentData) -> Steps[None]:
     created = yield ENSURE_ORGANIZATION, [data.payer_inn]
     if created is not None:
@@ -617,7 +265,7 @@ def _organization_ensure_steps(data: PaymentData) -> Steps[None]:
         )
 
 
-def _organization_credit_steps(*, payer_inn: str, amount: int, payment_id: int) -> Steps[int]:
+def organization_credit_steps(*, payer_inn: str, amount: int, payment_id: int) -> Steps[int]:
     """Add amount to the balance and log it; return the new balance."""
     credited = yield (
         CREDIT_ORGANIZATION,
@@ -627,7 +275,7 @@ def _organization_credit_steps(*, payer_inn: str, amount: int, payment_id: int) 
 
 
 @contextlib.contextmanager
-def _overflow_refused(*, operation_id: UUID, payer_inn: str) -> Iterator[None]:
+def balance_overflow_refused(*, operation_id: UUID, payer_inn: str) -> Iterator[None]:
     """Turn PostgreSQL's "bigint out of range" on the balance into BalanceOverflow.
 
     Django wraps psycopg's error in its DataError; the async path gets psycopg's own.

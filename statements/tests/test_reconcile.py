@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from prometheus_client import REGISTRY
 
 from payments.models import Payment
-from payments.services.crediting import bank_day
+from payments.services.identity import bank_day
 from statements import metrics
 from statements.services import statement_import
 from statements.tests.statements import line, statement

@@ -9,7 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import BalanceLog, Organization, Payment
 from payments.outcomes import PaymentOutcome
-from payments.services.crediting import PaymentData, PaymentResult, advisory_key, payment_process
+from payments.services.crediting import PaymentData, PaymentResult, payment_process
+from payments.services.identity import advisory_key
 from testsupport.deliveries import SERVICE_INN
 from testsupport.deliveries import operation as service_operation
 
