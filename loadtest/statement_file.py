@@ -15,23 +15,18 @@ import argparse
 import asyncio
 import dataclasses
 import gc
-import os
 import re
 import sys
 import threading
 import time
 import uuid
 
+from loadtest.django_setup import django_ready
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_ready()
     return _run(args)
 
 

@@ -15,7 +15,6 @@ balance equals its log (exit 1 otherwise). A benchmark: numbers go to docs/perfo
 import argparse
 import datetime
 import hashlib
-import os
 import resource
 import sys
 import time
@@ -23,16 +22,12 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from loadtest.django_setup import django_ready
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    django_ready()
     return _run(args)
 
 

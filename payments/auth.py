@@ -7,6 +7,7 @@ start without them. Settings are read per request, so tests switch them with ove
 """
 
 import logging
+from collections.abc import Sequence
 
 from django.conf import settings
 from rest_framework.permissions import BasePermission
@@ -50,24 +51,33 @@ class HasApiToken(BasePermission):
     """Admit a request only with `Authorization: Bearer <token>` naming one of API_TOKENS."""
 
     def has_permission(self, request, view) -> bool:
-        tokens = settings.API_TOKENS
-        if not tokens:
-            return True
-        token = bearer_token(request)
-        if not token:
-            reason, challenge = "missing_token", 'Bearer realm="payments"'
-        elif not token_matches(token=token, tokens=tokens):
-            reason, challenge = "unknown_token", 'Bearer realm="payments", error="invalid_token"'
-        else:
-            return True
-        logger.warning(
-            "read refused: reason=%s path=%s client=%s",
-            reason,
-            request.path,
-            request.META.get("REMOTE_ADDR"),
+        return bearer_token_require(
+            request, tokens=settings.API_TOKENS, realm="payments", refused="read"
         )
-        raise ApiTokenInvalid(
-            "A valid `Authorization: Bearer <token>` header is required.",
-            details={"reason": reason},
-            headers={"WWW-Authenticate": challenge},
-        )
+
+
+def bearer_token_require(request, *, tokens: Sequence[str], realm: str, refused: str) -> bool:
+    """True when tokens is empty (development) or the request bears one of them; otherwise log
+    `<refused> refused` and raise ApiTokenInvalid with the RFC 6750 challenge of realm."""
+    if not tokens:
+        return True
+    token = bearer_token(request)
+    if token and token_matches(token=token, tokens=tokens):
+        return True
+    if token:
+        reason, challenge = "unknown_token", f'Bearer realm="{realm}", error="invalid_token"'
+    else:
+        reason, challenge = "missing_token", f'Bearer realm="{realm}"'
+    logger.warning(
+        "%s refused: reason=%s method=%s path=%s client=%s",
+        refused,
+        reason,
+        request.method,
+        request.path,
+        request.META.get("REMOTE_ADDR"),
+    )
+    raise ApiTokenInvalid(
+        "A valid `Authorization: Bearer <token>` header is required.",
+        details={"reason": reason},
+        headers={"WWW-Authenticate": challenge},
+    )

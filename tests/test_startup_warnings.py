@@ -7,10 +7,10 @@ import subprocess
 import sys
 import time
 
-import httpx
 import pytest
 
 from tests.processes import ROOT, clean_env, free_port
+from testsupport.launch import ready_within
 
 pytestmark = [pytest.mark.processes]
 
@@ -38,15 +38,8 @@ def test_serve_sh_says_each_startup_warning_once(scratch_database_url, tmp_path)
             start_new_session=True,  # a launch of its own, as make's launcher gives it
         )
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.5)
+        healthz = f"http://127.0.0.1:{port}/healthz"
+        assert ready_within(server, healthz, timeout=240, interval=0.5), log.read_text()
         # Both workers have loaded the app once /healthz answers twice in a row on new
         # connections; give the second a moment to finish its startup.
         time.sleep(3)

@@ -41,13 +41,22 @@ def server_start(
         env=env,
         start_new_session=True,
     )
-    deadline = time.monotonic() + timeout
-    while not _answers_200(f"http://127.0.0.1:{port}{ready_path}"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process_stop(process)
-            raise RuntimeError(f"the server did not become ready on port {port}")
-        time.sleep(0.2)
+    if not ready_within(process, f"http://127.0.0.1:{port}{ready_path}", timeout=timeout):
+        process_stop(process)
+        raise RuntimeError(f"the server did not become ready on port {port}")
     return process
+
+
+def ready_within(
+    process: subprocess.Popen, url: str, *, timeout: float, interval: float = 0.2
+) -> bool:
+    """True once url answers 200; False if the process exits or timeout passes first."""
+    deadline = time.monotonic() + timeout
+    while not _answers_200(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
 
 
 def process_stop(process: subprocess.Popen, timeout: float = 20) -> None:

@@ -7,13 +7,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 from tests.processes import free_port
-from testsupport.launch import ROOT
+from testsupport.launch import ROOT, ready_within
 from testsupport.servers import PRODUCTION_ENV, process_env
 
 pytestmark = [pytest.mark.processes]
@@ -34,15 +32,8 @@ def served_lines(**env: str) -> list[str]:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        healthz = f"http://127.0.0.1:{port}/healthz"
+        assert ready_within(server, healthz, timeout=60), "server did not start"
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=60)
     finally:
