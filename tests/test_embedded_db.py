@@ -6,9 +6,12 @@ new connection each time the test asks it to.
 """
 
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,8 +76,13 @@ class User:
 
 
 @pytest.fixture(scope="module")
-def pgdata(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("embedded") / "pgdata"
+def pgdata() -> Iterator[Path]:
+    # Not under pytest's basetemp: as root, the server runs as its own user, which must enter
+    # the folder's parents, and any other pytest session of root that starts meanwhile resets
+    # /tmp/pytest-of-root to 0700 (the server then cannot stop: "Permission denied").
+    folder = Path(tempfile.mkdtemp(prefix="embedded-db-test-"))
+    yield folder / "pgdata"
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
