@@ -10,7 +10,6 @@ line naming the variable and what it accepts.
 """
 
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from dotenv import load_dotenv
@@ -26,6 +25,7 @@ from core.settings.readers import (
     env_secret,
     env_secret_list,
     env_str,
+    env_time_zone,
     refuse,
     variables_start,
 )
@@ -55,21 +55,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 ADMIN_ENABLED = env_bool("ADMIN_ENABLED", True)
 # The zone the admin shows dates and counts its date filters in (an IANA name); storage, logs
 # and the API stay UTC.
-DISPLAY_TIME_ZONE = env_str("DISPLAY_TIME_ZONE", "UTC")
-VARIABLES["DISPLAY_TIME_ZONE"] = "an IANA time zone name (e.g. Europe/Moscow)"
-try:
-    ZoneInfo(DISPLAY_TIME_ZONE)
-except (ZoneInfoNotFoundError, ValueError):
-    raise refuse("DISPLAY_TIME_ZONE", DISPLAY_TIME_ZONE, VARIABLES["DISPLAY_TIME_ZONE"]) from None
+DISPLAY_TIME_ZONE = env_time_zone("DISPLAY_TIME_ZONE", "UTC")
 # The bank's own zone (an IANA name): a statement's dates are calendar dates there, so a webhook's
 # document_date instant is matched by its date in this zone, and a day's credits are checked
 # against the statement of that day (docs/statements.md).
-BANK_TIME_ZONE = env_str("BANK_TIME_ZONE", "Europe/Moscow")
-VARIABLES["BANK_TIME_ZONE"] = "an IANA time zone name (e.g. Europe/Moscow)"
-try:
-    ZoneInfo(BANK_TIME_ZONE)
-except (ZoneInfoNotFoundError, ValueError):
-    raise refuse("BANK_TIME_ZONE", BANK_TIME_ZONE, VARIABLES["BANK_TIME_ZONE"]) from None
+BANK_TIME_ZONE = env_time_zone("BANK_TIME_ZONE", "Europe/Moscow")
 # Where `collectstatic` puts the files a production server serves (the Docker image's default).
 STATIC_ROOT = env_str("STATIC_ROOT", "")
 

@@ -8,6 +8,7 @@ line naming the variable and what it accepts.
 import os
 import warnings
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import SettingError
 
@@ -46,6 +47,17 @@ def env_str(name: str, default: str, *, choices: tuple[str, ...] = ()) -> str:
     value = os.environ.get(name, default)
     if choices and value not in choices:
         raise refuse(name, value, accepts)
+    return value
+
+
+def env_time_zone(name: str, default: str) -> str:
+    """An IANA time zone name, refused at startup if this machine's zone database lacks it."""
+    value = env_str(name, default)
+    VARIABLES[name] = "an IANA time zone name (e.g. Europe/Moscow)"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise refuse(name, value, VARIABLES[name]) from None
     return value
 
 
