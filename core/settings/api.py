@@ -16,7 +16,7 @@ REQUEST_BODY_LIMITS = {
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["core.http.parsers.SafeJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.http.fastpath.parsers.SafeJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,

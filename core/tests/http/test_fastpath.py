@@ -1,16 +1,16 @@
-"""core.http.fastpath: its copies of Django and adrf code match the installed originals, and a
+"""core.http.fastpath: its copies of Django, DRF and adrf code match the installed originals, and a
 signed webhook delivery through the production ASGI stack never hands work to a thread."""
 
 import difflib
 import inspect
 import textwrap
-from importlib.metadata import version
+from importlib.metadata import packages_distributions, version
 from pathlib import Path
 
 import pytest
 from django.http import HttpResponse
 
-from core.http.fastpath import handler, middleware, views
+from core.http.fastpath import handler, middleware, parsers, views
 from testsupport.api import WEBHOOK
 from testsupport.dotted import dotted_resolve
 
@@ -20,7 +20,7 @@ from testsupport.dotted import dotted_resolve
 UPSTREAM_DIR = Path(__file__).parent / "fastpath_upstream"
 COPIES = [
     (module, path, copied_from)
-    for module in (handler, views, middleware)
+    for module in (handler, views, middleware, parsers)
     for path, copied_from in module.UPSTREAM.items()
 ]
 
@@ -29,7 +29,8 @@ COPIES = [
 def test_upstream_code_copied_into_fastpath_is_unchanged(module, path, copied_from):
     copied = (UPSTREAM_DIR / f"{path}.txt").read_text()
     installed = textwrap.dedent(inspect.getsource(dotted_resolve(path)))
-    distribution = path.split(".")[0]
+    top = path.split(".")[0]
+    distribution = packages_distributions().get(top, [top])[0]  # rest_framework: DRF's
     diff = "".join(
         difflib.unified_diff(
             copied.splitlines(keepends=True),
