@@ -50,18 +50,21 @@ def db_connection_kwargs() -> dict[str, Any]:
 # SET LOCAL, as one statement: it ends with the transaction, so behind a transaction pooler it
 # never leaks to another client's transaction on the same server connection.
 _TIMEOUTS_LOCAL = (
-    "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)"
+    "SELECT set_config('statement_timeout', %(statement_timeout)s, true), "
+    "set_config('lock_timeout', %(lock_timeout)s, true)"
 )
 
 
-def db_timeouts_local() -> tuple[str, list[str]] | None:
+def db_timeouts_local() -> tuple[str, dict[str, str]] | None:
     """The statement that bounds the current transaction's statement and lock waits, or None
     when the connection's session already has them (the `options` startup parameter, which a
     transaction pooler refuses; settings.DB_TRANSACTION_POOLER)."""
     if not settings.DB_TRANSACTION_POOLER:
         return None
-    timeouts = [str(settings.DB_STATEMENT_TIMEOUT_MS), str(settings.DB_LOCK_TIMEOUT_MS)]
-    return _TIMEOUTS_LOCAL, timeouts
+    return _TIMEOUTS_LOCAL, {
+        "statement_timeout": str(settings.DB_STATEMENT_TIMEOUT_MS),
+        "lock_timeout": str(settings.DB_LOCK_TIMEOUT_MS),
+    }
 
 
 def _server_spoke(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
@@ -151,7 +154,9 @@ async def db_pool_open() -> AsyncConnectionPool:
     if _pool is None:
         pool_settings = connections["default"].settings_dict["OPTIONS"]["pool"]
         _pool = AsyncConnectionPool(
-            kwargs=db_connection_kwargs(),
+            # Autocommit: a transaction's BEGIN travels with its first statement
+            # (payments.services.sql_steps.steps_transaction_async), not in a round trip of its own.
+            kwargs={**db_connection_kwargs(), "autocommit": True},
             min_size=pool_settings["min_size"],
             max_size=pool_settings["max_size"],
             timeout=pool_settings["timeout"],

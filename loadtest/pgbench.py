@@ -50,30 +50,37 @@ def pgbench_script() -> str:
             sql = sql.replace("%s", value, 1)
         return " ".join(sql.split())  # one line: pgbench's \gset must end the command's line
 
-    lock = bind(crediting.LOCK_OPERATION) + ";"
-    insert = bind(crediting.INSERT_PAYMENT)
-    # A duplicate's comparison comes back in the insert's own row (INSERT_PAYMENT).
-    duplicate = ["BEGIN;", lock, insert]
+    # As payments.services.sql_steps sends it: BEGIN, the locks and the insert that credits in
+    # one round trip, then COMMIT; a duplicate sends the same and credits nothing. The
+    # organizations exist (pgbench_organizations_ensure), as they do in the service's storms.
+    delivery = [
+        "BEGIN;",
+        bind(crediting.LOCK_OPERATION) + ";",
+        bind(crediting.INSERT_AND_CREDIT) + ";",
+        "COMMIT;",
+    ]
     return "\n".join(
         [
             r"\set r random(1, 9223372036854775806)",
             r"\set org random(1, :orgs)",
             r"\set amount random(1, 100000)",
-            "BEGIN;",
-            lock,
-            insert + r" \gset p_",
-            bind(crediting.ENSURE_ORGANIZATION, values["payer_inn"]) + ";",
-            bind(crediting.CREDIT_ORGANIZATION) + ";",
-            "COMMIT;",
-            *duplicate[:-1],
-            duplicate[-1] + ";",
-            "COMMIT;",
-            *duplicate[:-1],
-            duplicate[-1] + ";",
-            "COMMIT;",
+            *delivery,
+            *delivery,
+            *delivery,
             "",
         ]
     )
+
+
+def pgbench_organizations_ensure(database_url: str, *, orgs: int) -> None:
+    """Create pgbench's organizations (BENCH_INN_PREFIX + 01..orgs) if they do not exist."""
+    import psycopg
+
+    from payments.services.ledger_sql import ENSURE_ORGANIZATION
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for number in range(1, orgs + 1):
+            conn.execute(ENSURE_ORGANIZATION, [f"{BENCH_INN_PREFIX}{number:02d}"])
 
 
 def pgbench_binary() -> str:
@@ -93,6 +100,7 @@ def pgbench_binary() -> str:
 
 
 def pgbench_tps(pgbench: str, database_url: str, *, orgs: int, clients: int, seconds: int):
+    pgbench_organizations_ensure(database_url, orgs=orgs)
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(pgbench_script())
     try:

@@ -5,7 +5,12 @@ import subprocess
 import pytest
 from django.db import connection
 
-from loadtest.pgbench import BENCH_INN_PREFIX, pgbench_binary, pgbench_script
+from loadtest.pgbench import (
+    BENCH_INN_PREFIX,
+    pgbench_binary,
+    pgbench_organizations_ensure,
+    pgbench_script,
+)
 from testsupport.database import test_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,6 +22,7 @@ def test_pgbench_script_credits_each_operation_once_and_answers_its_repeats(tmp_
     log rows, and the balance equal to their sum, the duplicates having changed nothing."""
     script = tmp_path / "delivery.sql"
     script.write_text(pgbench_script())
+    pgbench_organizations_ensure(test_database_url(), orgs=1)
 
     subprocess.run(
         [
@@ -46,8 +52,8 @@ def test_pgbench_script_uses_the_services_statements():
     from payments.services import ledger_sql as crediting
 
     script = pgbench_script()
-    for statement in (crediting.LOCK_OPERATION, crediting.ENSURE_ORGANIZATION):
+    for statement in (crediting.LOCK_OPERATION, crediting.INSERT_AND_CREDIT):
         head = " ".join(statement.split()).split("%")[0]
         assert head in script
     assert script.count("ON CONFLICT (operation_id) DO NOTHING RETURNING id") == 3
-    assert script.count("UPDATE organization SET balance = balance +") == 1
+    assert script.count("UPDATE organization SET balance = balance +") == 3

@@ -30,12 +30,20 @@ from payments.services.ledger_sql import (
     CLAIM_SYNTHETIC,
     CREDIT_ORGANIZATION,
     ENSURE_ORGANIZATION,
+    INSERT_AND_CREDIT,
     INSERT_PAYMENT,
     LOCK_OPERATION,
     MARK_PAYMENT_CREDITED,
     PAYMENT_FIELDS_DIFFERING,
 )
-from payments.services.sql_steps import Steps, steps_run, steps_run_async, timeouts_steps
+from payments.services.sql_steps import (
+    Steps,
+    steps_joined,
+    steps_run,
+    steps_transaction_async,
+    timeouts_step,
+    timeouts_steps,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,13 +107,9 @@ async def payment_process_async(*, data: PaymentData) -> PaymentResult:
     stays busy raises psycopg's OperationalError (answered 503).
     """
     with balance_overflow_refused(operation_id=data.operation_id, payer_inn=data.payer_inn):
-        async with (
-            db_pool_get().connection() as conn,
-            conn.transaction(),
-            conn.cursor() as cursor,
-        ):
-            # No log line here: the request's summary line (payments.webhook_observation) has it.
-            return await steps_run_async(payment_process_steps(data), cursor)
+        # No log line here: the request's summary line (payments.webhook_observation) has it.
+        async with db_pool_get().connection() as conn:
+            return await steps_transaction_async(payment_process_steps(data), conn)
 
 
 def payment_process(*, data: PaymentData) -> PaymentResult:
@@ -133,9 +137,10 @@ def payment_accept(*, data: PaymentData) -> PaymentResult:
     payment_process_async, also while the first delivery is still pending.
     """
     with transaction.atomic(), connection.cursor() as cursor:
-        payment_id = steps_run(_payment_record_steps(data, status=Payment.Status.PENDING), cursor)
-        if payment_id is None:
+        recorded = steps_run(_payment_record_steps(data, status=Payment.Status.PENDING), cursor)
+        if recorded is None:
             return PaymentResult(PaymentOutcome.DUPLICATE)
+        payment_id, _ = recorded
         # The payment references its organization; create it now so the deferred FK holds.
         steps_run(_organization_ensure_steps(data), cursor)
         # procrastinate's Django connector writes the job through this same connection, so
@@ -186,16 +191,18 @@ def payment_process_steps(
 ) -> Steps[PaymentResult]:
     """Record and credit: the whole sync-mode transaction (payment_process); a statement line
     with an operation id runs it too (source, and locked when its batch holds the locks)."""
-    payment_id = yield from _payment_record_steps(
-        data, status=Payment.Status.CREDITED, source=source, locked=locked
+    recorded = yield from _payment_record_steps(
+        data, status=Payment.Status.CREDITED, source=source, locked=locked, credit=True
     )
-    if payment_id is None:
+    if recorded is None:
         return PaymentResult(PaymentOutcome.DUPLICATE)
-    yield from _organization_ensure_steps(data)
-    # Last, right before commit: the organization's row is locked only from here.
-    balance_after = yield from organization_credit_steps(
-        payer_inn=data.payer_inn, amount=data.amount, payment_id=payment_id
-    )
+    payment_id, balance_after = recorded
+    if balance_after is None:  # its organization did not exist: the insert credited nothing
+        yield from _organization_ensure_steps(data)
+        # Last, right before commit: the organization's row is locked only from here.
+        balance_after = yield from organization_credit_steps(
+            payer_inn=data.payer_inn, amount=data.amount, payment_id=payment_id
+        )
     return PaymentResult(PaymentOutcome.CREDITED, balance_after)
 
 
@@ -206,16 +213,12 @@ def _payment_record_steps(
     source: str = Payment.Source.WEBHOOK,
     locked: bool = False,
     synthetic: bool = False,
-) -> Steps[int | None]:
-    """Insert the payment under the operation's and the identity's locks; None (after
-    checking) if it exists, or if a statement payment of its identity took its operation id."""
+    credit: bool = False,
+) -> Steps[tuple[int, int | None] | None]:
+    """Insert the payment under the operation's and the identity's locks, and with credit,
+    credit its organization if it exists; (payment id, balance after or None) if inserted,
+    None (after checking) if it exists or a statement payment of its identity took its id."""
     identity = data.identity
-    if not locked:
-        # First in its transaction (payment_process, payment_process_async, payment_accept).
-        yield from timeouts_steps()
-        # Deliveries of one operation run one after another; different operations wait only
-        # when they share a business identity.
-        yield LOCK_OPERATION, lock_params(data.operation_id, identity)
     fields = {
         "operation_id": data.operation_id,
         "payer_inn": data.payer_inn,
@@ -223,8 +226,8 @@ def _payment_record_steps(
         "document_number": data.document_number,
         "document_date": data.document_date,
     }
-    inserted = yield (
-        INSERT_PAYMENT,
+    insert = (
+        INSERT_AND_CREDIT if credit else INSERT_PAYMENT,
         {
             **fields,
             "document_day": identity.document_day,
@@ -234,10 +237,19 @@ def _payment_record_steps(
             "status": status,
         },
     )
+    if not locked:
+        # First in its transaction (payment_process, payment_process_async, payment_accept).
+        # Deliveries of one operation run one after another; different operations wait only
+        # when they share a business identity. Locks and insert travel in one round trip, as
+        # separate statements: the insert's snapshot is taken once the locks are held.
+        locks = (LOCK_OPERATION, lock_params(data.operation_id, identity))
+        timeouts = timeouts_step()
+        insert = steps_joined(*([timeouts] if timeouts else []), locks, insert)
+    inserted = yield insert
     if inserted is not None and inserted[0] is not None:
-        return inserted[0]
+        return inserted[0], inserted[1]
     if inserted is not None:
-        differing = inserted[1:]
+        differing = inserted[2:]
     else:  # a payment inserted since the statement's snapshot, or one to claim
         differing = yield PAYMENT_FIELDS_DIFFERING, fields
     if differing is None:

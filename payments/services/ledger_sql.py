@@ -14,11 +14,7 @@ LOCK_OPERATION = (
 # transaction's now() would be its start, before the advisory lock's wait, so a payment would
 # read as credited before it was created. With claimable, nothing is inserted while a statement
 # payment of the same identity still waits for its real operation id (CLAIM_SYNTHETIC takes it).
-# Its row: (id, None...) when inserted; else, in the same round trip, (None, *what
-# PAYMENT_FIELDS_DIFFERING compares) for the payment this statement's snapshot holds under the
-# operation id; no row when it holds none (then PAYMENT_FIELDS_DIFFERING is asked apart).
-INSERT_PAYMENT = """
-    WITH inserted AS (
+_INSERTED = """
     INSERT INTO payment
         (operation_id, payer_inn, amount, document_number, document_date, document_day,
          source, operation_id_synthetic, status, credited_at)
@@ -34,16 +30,55 @@ INSERT_PAYMENT = """
     ))
     ON CONFLICT (operation_id) DO NOTHING
     RETURNING id
-    )
-    SELECT id, NULL::boolean AS amount_differs, NULL::boolean, NULL::boolean, NULL::boolean
-    FROM inserted
-    UNION ALL
-    SELECT NULL, amount <> %(amount)s::bigint, payer_inn <> %(payer_inn)s::text,
+"""
+
+# Which of the stored payment's fields differ from this delivery (PAYMENT_FIELDS_DIFFERING's
+# columns), when nothing was inserted.
+_STORED_DIFFERING = """
+    amount <> %(amount)s::bigint, payer_inn <> %(payer_inn)s::text,
            document_number <> %(document_number)s::text,
            document_date <> %(document_date)s::timestamptz
     FROM payment
     WHERE operation_id = %(operation_id)s::uuid AND NOT EXISTS (SELECT FROM inserted)
 """
+
+# Its row: (id, None...) when inserted; else, in the same round trip, (None, None, *what
+# PAYMENT_FIELDS_DIFFERING compares) for the payment this statement's snapshot holds under the
+# operation id; no row when it holds none (then PAYMENT_FIELDS_DIFFERING is asked apart). The
+# second column is INSERT_AND_CREDIT's balance, always None here: one row shape for both.
+INSERT_PAYMENT = f"""
+    WITH inserted AS ({_INSERTED})
+    SELECT id, NULL::bigint AS balance_after, NULL::boolean AS amount_differs, NULL::boolean,
+           NULL::boolean, NULL::boolean
+    FROM inserted
+    UNION ALL SELECT NULL, NULL, {_STORED_DIFFERING}
+"""  # noqa: S608 (this module's constants, no input)
+
+# INSERT_PAYMENT and, when it inserts, CREDIT_ORGANIZATION, in one statement: the sync-mode
+# transaction's common case in one round trip after its locks (docs/decisions/0162). Its row:
+# (id, balance_after, None...) when inserted and credited; (id, None, None...) when inserted into
+# an organization that does not exist yet (then ENSURE_ORGANIZATION and CREDIT_ORGANIZATION
+# follow); else (None, *INSERT_PAYMENT's comparison), or no row, as INSERT_PAYMENT. The balance
+# update runs last in the transaction's last statement, so the organization's row is held only
+# until the commit that follows.
+INSERT_AND_CREDIT = f"""
+    WITH inserted AS ({_INSERTED}),
+    credited AS (
+        UPDATE organization SET balance = balance + %(amount)s::bigint, updated_at = now()
+        WHERE inn = %(payer_inn)s::text AND EXISTS (SELECT FROM inserted)
+        RETURNING id, balance
+    ),
+    logged AS (
+        INSERT INTO balance_log (organization_id, payment_id, delta, balance_after)
+        SELECT credited.id, inserted.id, %(amount)s::bigint, credited.balance
+        FROM credited, inserted
+        RETURNING balance_after
+    )
+    SELECT id, (SELECT balance_after FROM logged), NULL::boolean, NULL::boolean,
+           NULL::boolean, NULL::boolean
+    FROM inserted
+    UNION ALL SELECT NULL, NULL, {_STORED_DIFFERING}
+"""  # noqa: S608 (this module's constants, no input)
 
 # A delivery with a new operation id whose identity a statement credited first: the statement's
 # (oldest such) payment takes the delivery's operation id, so GET /api/operations/<id>/ finds it

@@ -17,7 +17,7 @@ from psycopg import sql
 from core.db import db_pool_close, db_pool_open
 from payments.outcomes import PaymentOutcome
 from payments.services.crediting import payment_process_steps
-from payments.services.sql_steps import steps_run_async
+from payments.services.sql_steps import steps_transaction_async
 from testsupport.api import WEBHOOK
 from testsupport.database import test_database_url
 from testsupport.deliveries import operation, payload
@@ -105,11 +105,10 @@ async def test_identity_is_compared_as_instants_in_a_session_of_any_time_zone(
     sessions to UTC; this checks the comparison does not rely on it).
     """
     data = operation(document_date=document_date)
-    async with await psycopg.AsyncConnection.connect(berlin_database) as conn:
+    async with await psycopg.AsyncConnection.connect(berlin_database, autocommit=True) as conn:
         outcomes = []
         for _ in range(2):
-            async with conn.transaction(), conn.cursor() as cursor:
-                result = await steps_run_async(payment_process_steps(data), cursor)
-                outcomes.append(result.outcome)
+            result = await steps_transaction_async(payment_process_steps(data), conn)
+            outcomes.append(result.outcome)
 
     assert outcomes == [PaymentOutcome.CREDITED, PaymentOutcome.DUPLICATE]
