@@ -50,13 +50,14 @@ def pgbench_script() -> str:
             sql = sql.replace("%s", value, 1)
         return " ".join(sql.split())  # one line: pgbench's \gset must end the command's line
 
-    # As payments.services.sql_steps sends it: BEGIN, the locks and the insert that credits in
-    # one round trip, then COMMIT; a duplicate sends the same and credits nothing. The
-    # organizations exist (pgbench_organizations_ensure), as they do in the service's storms.
+    # The service sends the three statements as one message (one transaction); pgbench's
+    # prepared protocol sends them one by one, inside BEGIN and COMMIT. A duplicate sends the
+    # same and changes nothing.
     delivery = [
         "BEGIN;",
         bind(crediting.LOCK_OPERATION) + ";",
-        bind(crediting.INSERT_AND_CREDIT) + ";",
+        bind(crediting.ENSURE_PAYER) + ";",
+        bind(crediting.RECORD_PAYMENT) + ";",
         "COMMIT;",
     ]
     return "\n".join(
@@ -73,14 +74,17 @@ def pgbench_script() -> str:
 
 
 def pgbench_organizations_ensure(database_url: str, *, orgs: int) -> None:
-    """Create pgbench's organizations (BENCH_INN_PREFIX + 01..orgs) if they do not exist."""
+    """Create pgbench's organizations (BENCH_INN_PREFIX + 01..orgs) if they do not exist, as
+    the storms' organizations exist before them (the service would create them as they come)."""
     import psycopg
-
-    from payments.services.ledger_sql import ENSURE_ORGANIZATION
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         for number in range(1, orgs + 1):
-            conn.execute(ENSURE_ORGANIZATION, [f"{BENCH_INN_PREFIX}{number:02d}"])
+            conn.execute(
+                "INSERT INTO organization (inn, name, balance) VALUES (%s, '', 0)"
+                " ON CONFLICT (inn) DO NOTHING",
+                [f"{BENCH_INN_PREFIX}{number:02d}"],
+            )
 
 
 def pgbench_binary() -> str:

@@ -52,7 +52,7 @@ def test_pgbench_script_uses_the_services_statements():
     from payments.services import ledger_sql as crediting
 
     script = pgbench_script()
-    for statement in (crediting.LOCK_OPERATION, crediting.INSERT_AND_CREDIT):
+    for statement in (crediting.LOCK_OPERATION, crediting.RECORD_PAYMENT):
         head = " ".join(statement.split()).split("%")[0]
         assert head in script
     assert script.count("ON CONFLICT (operation_id) DO NOTHING RETURNING id") == 3

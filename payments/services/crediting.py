@@ -27,14 +27,11 @@ from payments.models import CREDIT_TASK, Payment
 from payments.outcomes import PaymentOutcome
 from payments.services.identity import PaymentIdentity, bank_day, lock_params
 from payments.services.ledger_sql import (
-    CLAIM_SYNTHETIC,
     CREDIT_ORGANIZATION,
-    ENSURE_ORGANIZATION,
-    INSERT_AND_CREDIT,
-    INSERT_PAYMENT,
+    ENSURE_PAYER,
     LOCK_OPERATION,
     MARK_PAYMENT_CREDITED,
-    PAYMENT_FIELDS_DIFFERING,
+    RECORD_PAYMENT,
 )
 from payments.services.sql_steps import (
     Steps,
@@ -141,8 +138,6 @@ def payment_accept(*, data: PaymentData) -> PaymentResult:
         if recorded is None:
             return PaymentResult(PaymentOutcome.DUPLICATE)
         payment_id, _ = recorded
-        # The payment references its organization; create it now so the deferred FK holds.
-        steps_run(_organization_ensure_steps(data), cursor)
         # procrastinate's Django connector writes the job through this same connection, so
         # the job commits or rolls back with the payment.
         payment_credit_defer(payment_id)
@@ -189,20 +184,15 @@ def payment_credit_defer(payment_id: int) -> None:
 def payment_process_steps(
     data: PaymentData, *, source: str = Payment.Source.WEBHOOK, locked: bool = False
 ) -> Steps[PaymentResult]:
-    """Record and credit: the whole sync-mode transaction (payment_process); a statement line
-    with an operation id runs it too (source, and locked when its batch holds the locks)."""
+    """Record and credit: the whole sync-mode transaction (payment_process), one step; a
+    statement line with an operation id runs it too (source, and locked when its batch holds
+    the locks)."""
     recorded = yield from _payment_record_steps(
-        data, status=Payment.Status.CREDITED, source=source, locked=locked, credit=True
+        data, status=Payment.Status.CREDITED, source=source, locked=locked
     )
     if recorded is None:
         return PaymentResult(PaymentOutcome.DUPLICATE)
-    payment_id, balance_after = recorded
-    if balance_after is None:  # its organization did not exist: the insert credited nothing
-        yield from _organization_ensure_steps(data)
-        # Last, right before commit: the organization's row is locked only from here.
-        balance_after = yield from organization_credit_steps(
-            payer_inn=data.payer_inn, amount=data.amount, payment_id=payment_id
-        )
+    _, balance_after = recorded
     return PaymentResult(PaymentOutcome.CREDITED, balance_after)
 
 
@@ -213,68 +203,55 @@ def _payment_record_steps(
     source: str = Payment.Source.WEBHOOK,
     locked: bool = False,
     synthetic: bool = False,
-    credit: bool = False,
 ) -> Steps[tuple[int, int | None] | None]:
-    """Insert the payment under the operation's and the identity's locks, and with credit,
-    credit its organization if it exists; (payment id, balance after or None) if inserted,
-    None (after checking) if it exists or a statement payment of its identity took its id."""
+    """Record the payment under the operation's and the identity's locks, creating its
+    organization if needed, and credit it when status is credited: one step. Returns (payment
+    id, balance after the credit or None) if recorded; None (after checking) if the operation
+    was recorded before or a statement payment of its identity took its operation id."""
     identity = data.identity
-    fields = {
+    params = {
         "operation_id": data.operation_id,
         "payer_inn": data.payer_inn,
         "amount": data.amount,
         "document_number": data.document_number,
         "document_date": data.document_date,
+        "document_day": identity.document_day,
+        "source": source,
+        "synthetic": synthetic,
+        "claimable": not synthetic,
+        "status": status,
     }
-    insert = (
-        INSERT_AND_CREDIT if credit else INSERT_PAYMENT,
-        {
-            **fields,
-            "document_day": identity.document_day,
-            "source": source,
-            "synthetic": synthetic,
-            "claimable": not synthetic,
-            "status": status,
-        },
-    )
+    statements = [(ENSURE_PAYER, params), (RECORD_PAYMENT, params)]
     if not locked:
         # First in its transaction (payment_process, payment_process_async, payment_accept).
         # Deliveries of one operation run one after another; different operations wait only
-        # when they share a business identity. Locks and insert travel in one round trip, as
-        # separate statements: the insert's snapshot is taken once the locks are held.
-        locks = (LOCK_OPERATION, lock_params(data.operation_id, identity))
+        # when they share a business identity.
+        statements.insert(0, (LOCK_OPERATION, lock_params(data.operation_id, identity)))
         timeouts = timeouts_step()
-        insert = steps_joined(*([timeouts] if timeouts else []), locks, insert)
-    inserted = yield insert
-    if inserted is not None and inserted[0] is not None:
-        return inserted[0], inserted[1]
-    if inserted is not None:
-        differing = inserted[2:]
-    else:  # a payment inserted since the statement's snapshot, or one to claim
-        differing = yield PAYMENT_FIELDS_DIFFERING, fields
-    if differing is None:
-        claimed = yield CLAIM_SYNTHETIC, {**fields, "document_day": identity.document_day}
-        if claimed is None:  # impossible under the identity lock: INSERT saw the payment
-            raise RuntimeError(f"payment of {data.operation_id} neither inserted nor claimed")
-        logger.info(
-            "payment duplicate of a statement credit operation_id=%s payment_id=%s",
-            data.operation_id,
-            claimed[0],
-        )
-        return None
-    _payment_check_same(data, differing)
-    logger.debug("payment duplicate operation_id=%s", data.operation_id)
-    return None
-
-
-def _organization_ensure_steps(data: PaymentData) -> Steps[None]:
-    created = yield ENSURE_ORGANIZATION, [data.payer_inn]
+        if timeouts is not None:
+            statements.insert(0, timeouts)
+    *_, created, recorded = yield steps_joined(*statements)
     if created is not None:
         logger.warning(
             "organization created by its first payment payer_inn=%s operation_id=%s",
             data.payer_inn,
             data.operation_id,
         )
+    if recorded is None:  # impossible under the locks: the operation id was free and no claim
+        raise RuntimeError(f"payment of {data.operation_id} neither inserted nor claimed")
+    payment_id, balance_after, claimed_id, *differing = recorded
+    if payment_id is not None:
+        return payment_id, balance_after
+    if claimed_id is not None:
+        logger.info(
+            "payment duplicate of a statement credit operation_id=%s payment_id=%s",
+            data.operation_id,
+            claimed_id,
+        )
+        return None
+    _payment_check_same(data, differing)
+    logger.debug("payment duplicate operation_id=%s", data.operation_id)
+    return None
 
 
 def organization_credit_steps(*, payer_inn: str, amount: int, payment_id: int) -> Steps[int]:
@@ -318,7 +295,7 @@ def _log_credited(*, operation_id: UUID, payer_inn: str, amount: int, balance_af
 
 def _payment_check_same(data: PaymentData, differs: tuple) -> None:
     """Raise PaymentConflict if the stored payment differs from this delivery in any field
-    (differs: PAYMENT_FIELDS_DIFFERING's row)."""
+    (differs: RECORD_PAYMENT's comparison)."""
     differing = [
         field
         for field, field_differs in zip(

@@ -10,62 +10,76 @@ LOCK_OPERATION = (
     "pg_advisory_xact_lock(%(identity_high)s, %(identity_low)s)"
 )
 
-# credited_at is the statement's time, as created_at's column default (Django's Now()) is: the
-# transaction's now() would be its start, before the advisory lock's wait, so a payment would
-# read as credited before it was created. With claimable, nothing is inserted while a statement
-# payment of the same identity still waits for its real operation id (CLAIM_SYNTHETIC takes it).
-_INSERTED = """
-    INSERT INTO payment
-        (operation_id, payer_inn, amount, document_number, document_date, document_day,
-         source, operation_id_synthetic, status, credited_at)
-    SELECT %(operation_id)s::uuid, %(payer_inn)s::text, %(amount)s::bigint,
-           %(document_number)s::text, %(document_date)s::timestamptz, %(document_day)s::date,
-           %(source)s::text, %(synthetic)s::boolean, %(status)s::text,
-           CASE WHEN %(status)s::text = 'credited' THEN statement_timestamp() END
-    WHERE NOT (%(claimable)s::boolean AND EXISTS (
-        SELECT 1 FROM payment
-        WHERE payer_inn = %(payer_inn)s::text AND document_number = %(document_number)s::text
-          AND document_day = %(document_day)s::date AND amount = %(amount)s::bigint
-          AND operation_id_synthetic
-    ))
-    ON CONFLICT (operation_id) DO NOTHING
+# The webhook's transaction is one message of three statements (LOCK_OPERATION, ENSURE_PAYER,
+# RECORD_PAYMENT), which PostgreSQL runs as one transaction: one round trip
+# (docs/decisions/0162). Each statement takes its own snapshot, so what follows the locks sees
+# everything their previous holder committed.
+
+# The payer's organization, created if it does not exist and the operation is new (a repeat or a
+# conflicting delivery creates nothing). A statement of its own, so RECORD_PAYMENT's credit sees
+# it. DO NOTHING takes no row lock; against a concurrent creator it waits for that one's commit.
+ENSURE_PAYER = """
+    INSERT INTO organization (inn, name, balance)
+    SELECT %(payer_inn)s::text, '', 0
+    WHERE NOT EXISTS (SELECT FROM organization WHERE inn = %(payer_inn)s::text)
+      AND NOT EXISTS (SELECT FROM payment WHERE operation_id = %(operation_id)s::uuid)
+    ON CONFLICT (inn) DO NOTHING
     RETURNING id
 """
 
-# Which of the stored payment's fields differ from this delivery (PAYMENT_FIELDS_DIFFERING's
-# columns), when nothing was inserted.
-_STORED_DIFFERING = """
-    amount <> %(amount)s::bigint, payer_inn <> %(payer_inn)s::text,
-           document_number <> %(document_number)s::text,
-           document_date <> %(document_date)s::timestamptz
-    FROM payment
-    WHERE operation_id = %(operation_id)s::uuid AND NOT EXISTS (SELECT FROM inserted)
-"""
-
-# Its row: (id, None...) when inserted; else, in the same round trip, (None, None, *what
-# PAYMENT_FIELDS_DIFFERING compares) for the payment this statement's snapshot holds under the
-# operation id; no row when it holds none (then PAYMENT_FIELDS_DIFFERING is asked apart). The
-# second column is INSERT_AND_CREDIT's balance, always None here: one row shape for both.
-INSERT_PAYMENT = f"""
-    WITH inserted AS ({_INSERTED})
-    SELECT id, NULL::bigint AS balance_after, NULL::boolean AS amount_differs, NULL::boolean,
-           NULL::boolean, NULL::boolean
-    FROM inserted
-    UNION ALL SELECT NULL, NULL, {_STORED_DIFFERING}
-"""  # noqa: S608 (this module's constants, no input)
-
-# INSERT_PAYMENT and, when it inserts, CREDIT_ORGANIZATION, in one statement: the sync-mode
-# transaction's common case in one round trip after its locks (docs/decisions/0162). Its row:
-# (id, balance_after, None...) when inserted and credited; (id, None, None...) when inserted into
-# an organization that does not exist yet (then ENSURE_ORGANIZATION and CREDIT_ORGANIZATION
-# follow); else (None, *INSERT_PAYMENT's comparison), or no row, as INSERT_PAYMENT. The balance
-# update runs last in the transaction's last statement, so the organization's row is held only
-# until the commit that follows.
-INSERT_AND_CREDIT = f"""
-    WITH inserted AS ({_INSERTED}),
+# Record the payment and, when it is recorded as credited, credit its organization and log it,
+# in one statement. Its one row says what happened:
+#   (id, balance_after, None...)        recorded (balance_after None when recorded pending);
+#   (None, None, claimed id, None...)   a statement payment of the same identity, waiting for
+#                                       its real operation id, took this one (its redeliveries
+#                                       are then ordinary duplicates);
+#   (None, None, None, *differs)        the operation id is taken: which of amount, payer_inn,
+#                                       document_number and document_date differ (compared by
+#                                       PostgreSQL: the dates as instants, whatever the session's
+#                                       time zone).
+# credited_at is the statement's time, as created_at's column default (Django's Now()) is: the
+# transaction's now() would be its start, before the advisory lock's wait. With claimable, nothing
+# is inserted while a statement payment of the same identity waits to be claimed. The balance
+# update is the transaction's last write, so the organization's row is held only until commit.
+RECORD_PAYMENT = """
+    WITH inserted AS (
+        INSERT INTO payment
+            (operation_id, payer_inn, amount, document_number, document_date, document_day,
+             source, operation_id_synthetic, status, credited_at)
+        SELECT %(operation_id)s::uuid, %(payer_inn)s::text, %(amount)s::bigint,
+               %(document_number)s::text, %(document_date)s::timestamptz,
+               %(document_day)s::date, %(source)s::text, %(synthetic)s::boolean,
+               %(status)s::text,
+               CASE WHEN %(status)s::text = 'credited' THEN statement_timestamp() END
+        WHERE NOT (%(claimable)s::boolean AND EXISTS (
+            SELECT FROM payment
+            WHERE payer_inn = %(payer_inn)s::text
+              AND document_number = %(document_number)s::text
+              AND document_day = %(document_day)s::date AND amount = %(amount)s::bigint
+              AND operation_id_synthetic
+        ))
+        ON CONFLICT (operation_id) DO NOTHING
+        RETURNING id
+    ),
+    claimed AS (
+        UPDATE payment
+        SET operation_id = %(operation_id)s::uuid, operation_id_synthetic = false
+        WHERE %(claimable)s::boolean
+          AND NOT EXISTS (SELECT FROM payment WHERE operation_id = %(operation_id)s::uuid)
+          AND id = (
+            SELECT id FROM payment
+            WHERE payer_inn = %(payer_inn)s::text
+              AND document_number = %(document_number)s::text
+              AND document_day = %(document_day)s::date AND amount = %(amount)s::bigint
+              AND operation_id_synthetic
+            ORDER BY id LIMIT 1
+          )
+        RETURNING id
+    ),
     credited AS (
         UPDATE organization SET balance = balance + %(amount)s::bigint, updated_at = now()
-        WHERE inn = %(payer_inn)s::text AND EXISTS (SELECT FROM inserted)
+        WHERE inn = %(payer_inn)s::text AND %(status)s::text = 'credited'
+          AND EXISTS (SELECT FROM inserted)
         RETURNING id, balance
     ),
     logged AS (
@@ -74,31 +88,17 @@ INSERT_AND_CREDIT = f"""
         FROM credited, inserted
         RETURNING balance_after
     )
-    SELECT id, (SELECT balance_after FROM logged), NULL::boolean, NULL::boolean,
-           NULL::boolean, NULL::boolean
+    SELECT id, (SELECT balance_after FROM logged), NULL::bigint AS claimed_id,
+           NULL::boolean AS amount_differs, NULL::boolean, NULL::boolean, NULL::boolean
     FROM inserted
-    UNION ALL SELECT NULL, NULL, {_STORED_DIFFERING}
-"""  # noqa: S608 (this module's constants, no input)
-
-# A delivery with a new operation id whose identity a statement credited first: the statement's
-# (oldest such) payment takes the delivery's operation id, so GET /api/operations/<id>/ finds it
-# and its redeliveries are ordinary duplicates. The append-only trigger allows this change once.
-CLAIM_SYNTHETIC = """
-    UPDATE payment SET operation_id = %(operation_id)s, operation_id_synthetic = false
-    WHERE id = (
-        SELECT id FROM payment
-        WHERE payer_inn = %(payer_inn)s AND document_number = %(document_number)s
-          AND document_day = %(document_day)s AND amount = %(amount)s AND operation_id_synthetic
-        ORDER BY id LIMIT 1
-    )
-    RETURNING id
-"""
-
-# DO NOTHING takes no row lock, so creating a missing organization costs the others nothing.
-ENSURE_ORGANIZATION = """
-    INSERT INTO organization (inn, name, balance) VALUES (%s, '', 0)
-    ON CONFLICT (inn) DO NOTHING
-    RETURNING id
+    UNION ALL
+    SELECT NULL, NULL, id, NULL, NULL, NULL, NULL FROM claimed
+    UNION ALL
+    SELECT NULL, NULL, NULL, amount <> %(amount)s::bigint, payer_inn <> %(payer_inn)s::text,
+           document_number <> %(document_number)s::text,
+           document_date <> %(document_date)s::timestamptz
+    FROM payment
+    WHERE operation_id = %(operation_id)s::uuid AND NOT EXISTS (SELECT FROM inserted)
 """
 
 # The increment happens inside PostgreSQL: concurrent credits queue on the row lock and each adds
@@ -112,14 +112,6 @@ CREDIT_ORGANIZATION = """
     INSERT INTO balance_log (organization_id, payment_id, delta, balance_after)
     SELECT id, %(payment_id)s, %(amount)s, balance FROM credited
     RETURNING balance_after
-"""
-
-# Which fields of the stored payment differ from this delivery, compared by PostgreSQL: the
-# dates as instants, so neither the session's time zone nor its DST folds can matter.
-PAYMENT_FIELDS_DIFFERING = """
-    SELECT amount <> %(amount)s, payer_inn <> %(payer_inn)s,
-           document_number <> %(document_number)s, document_date <> %(document_date)s
-    FROM payment WHERE operation_id = %(operation_id)s
 """
 
 # The row lock taken by this UPDATE serializes concurrent runs of one payment's job; the status
