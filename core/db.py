@@ -17,6 +17,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from core.http.layer import ASGIApp, Receive, Scope, Send
+from core.prepared import sql_prepare_all
 from core.private_apis import pool_check_set
 
 _pool: AsyncConnectionPool | None = None
@@ -174,7 +175,8 @@ async def db_pool_open() -> AsyncConnectionPool:
 
 
 async def _session_configure(conn: AsyncConnection) -> None:
-    """Pin a new session to UTC, as Django pins its own connections.
+    """Pin a new session to UTC, as Django pins its own connections, and prepare the declared
+    statements (core.prepared).
 
     The database, a role or PGTZ may set a local zone; timestamps would then load as local
     times, which can be ambiguous (a DST autumn hour) or past year 9999.
@@ -182,6 +184,7 @@ async def _session_configure(conn: AsyncConnection) -> None:
     if conn.info.parameter_status("TimeZone") != "UTC":
         await conn.execute("SET TIME ZONE 'UTC'")
         await conn.commit()
+    await sql_prepare_all(conn)
 
 
 async def db_pool_close() -> None:

@@ -16,6 +16,7 @@ class PaymentsConfig(AppConfig):
         from core.observability.metrics import metrics_sampler_register
         from payments import checks  # noqa: F401  (registers the system checks)
         from payments.metrics import payment_pending_sample  # also exports the webhook's counters
+        from payments.services import ledger_sql  # noqa: F401  (declares prepared statements)
 
         metrics_sampler_register(payment_pending_sample)
 

@@ -1,6 +1,8 @@
 """The SQL every crediting transaction sends, webhook or statement (payments.services.crediting,
 payments.services.statement_channel); `make bench`'s pgbench script sends the same text."""
 
+from core.prepared import sql_prepared
+
 # The operation's lock, then its business identity's, always in this order (a statement batch
 # takes all its operations' before all its identities', so no two transactions wait in a cycle).
 # The identity lock serializes a webhook with a statement crediting the same payment under
@@ -13,19 +15,23 @@ LOCK_OPERATION = (
 # The webhook's transaction is one message of three statements (LOCK_OPERATION, ENSURE_PAYER,
 # RECORD_PAYMENT), which PostgreSQL runs as one transaction: one round trip
 # (docs/decisions/0162). Each statement takes its own snapshot, so what follows the locks sees
-# everything their previous holder committed.
+# everything their previous holder committed. The async pool's connections prepare the last two
+# (core.prepared): a message of several statements is otherwise planned every time.
 
 # The payer's organization, created if it does not exist and the operation is new (a repeat or a
 # conflicting delivery creates nothing). A statement of its own, so RECORD_PAYMENT's credit sees
 # it. DO NOTHING takes no row lock; against a concurrent creator it waits for that one's commit.
-ENSURE_PAYER = """
+ENSURE_PAYER = sql_prepared(
+    "payment_payer_ensure",
+    """
     INSERT INTO organization (inn, name, balance)
     SELECT %(payer_inn)s::text, '', 0
     WHERE NOT EXISTS (SELECT FROM organization WHERE inn = %(payer_inn)s::text)
       AND NOT EXISTS (SELECT FROM payment WHERE operation_id = %(operation_id)s::uuid)
     ON CONFLICT (inn) DO NOTHING
     RETURNING id
-"""
+""",
+)
 
 # Record the payment and, when it is recorded as credited, credit its organization and log it,
 # in one statement. Its one row says what happened:
@@ -41,7 +47,9 @@ ENSURE_PAYER = """
 # transaction's now() would be its start, before the advisory lock's wait. With claimable, nothing
 # is inserted while a statement payment of the same identity waits to be claimed. The balance
 # update is the transaction's last write, so the organization's row is held only until commit.
-RECORD_PAYMENT = """
+RECORD_PAYMENT = sql_prepared(
+    "payment_record",
+    """
     WITH inserted AS (
         INSERT INTO payment
             (operation_id, payer_inn, amount, document_number, document_date, document_day,
@@ -99,7 +107,8 @@ RECORD_PAYMENT = """
            document_date <> %(document_date)s::timestamptz
     FROM payment
     WHERE operation_id = %(operation_id)s::uuid AND NOT EXISTS (SELECT FROM inserted)
-"""
+""",
+)
 
 # The increment happens inside PostgreSQL: concurrent credits queue on the row lock and each adds
 # to the committed value, so no update is lost. It runs last, so the row is held only until commit.

@@ -19,6 +19,7 @@ import psycopg
 from psycopg import AsyncClientCursor
 
 from core.db import db_timeouts_local
+from core.prepared import sql_for
 
 Step = tuple[str, Mapping[str, Any] | Sequence[Any]]
 Row = tuple | None
@@ -27,9 +28,9 @@ Steps = Generator[Step, Any, T]
 
 
 class Joined(NamedTuple):
-    """Several statements sent as one step (steps_joined)."""
+    """Several statements sent as one step (steps_joined), their parameters named apart."""
 
-    sql: str
+    statements: tuple[str, ...]
     params: Mapping[str, Any]
 
 
@@ -37,13 +38,14 @@ def steps_run(steps: Steps[T], cursor) -> T:
     try:
         step = next(steps)
         while True:
-            cursor.execute(*step)
             if isinstance(step, Joined):
+                cursor.execute(";".join(step.statements), step.params)
                 rows = [cursor.fetchone()]
                 while cursor.nextset():
                     rows.append(cursor.fetchone())
                 step = steps.send(tuple(rows))
             else:
+                cursor.execute(*step)
                 step = steps.send(cursor.fetchone())
     except StopIteration as done:
         return done.value
@@ -51,13 +53,17 @@ def steps_run(steps: Steps[T], cursor) -> T:
 
 async def steps_transaction_async(steps: Steps[T], conn: psycopg.AsyncConnection) -> T:
     """Run a transaction of one step (payment_process_steps: one Joined step) on conn, an
-    autocommit connection (the async pool's, core.db): one simple query, which PostgreSQL runs
-    as one transaction, committed when its last statement succeeds and rolled back if any
-    fails. One round trip. Steps that ask for a second step are a programming error: they
-    raise RuntimeError, after the first has committed."""
+    autocommit connection (the async pool's, core.db): one simple query (prepared statements
+    EXECUTEd where conn has them, core.prepared), which PostgreSQL runs as one transaction,
+    committed when its last statement succeeds and rolled back if any fails. One round trip.
+    Steps that ask for a second step are a programming error: they raise RuntimeError, after
+    the first has committed."""
     cursor = AsyncClientCursor(conn)
     step = next(steps)
-    await cursor.execute(*step)
+    if isinstance(step, Joined):
+        await cursor.execute(";".join(sql_for(sql, conn) for sql in step.statements), step.params)
+    else:
+        await cursor.execute(sql_for(step[0], conn), step[1])
     rows = [await cursor.fetchone()]
     while cursor.nextset():
         rows.append(await cursor.fetchone())
@@ -71,7 +77,7 @@ async def steps_transaction_async(steps: Steps[T], conn: psycopg.AsyncConnection
 def steps_joined(*steps: Step) -> Joined:
     """Several steps with named parameters as one (one round trip)."""
     return Joined(
-        ";".join(sql for sql, _ in steps),
+        tuple(sql for sql, _ in steps),
         {name: value for _, params in steps for name, value in params.items()},
     )
 
