@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         sys.exit("DATABASE_URL is not set (run it through `make bench`).")
-    env = production_env(database_url)
+    env = production_env(database_url, log_level=args.log_level)
     os.environ.update(env)  # this process loads the settings too (pgbench_script)
     command_run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
 
@@ -125,6 +125,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--seconds", type=int, default=15, help="per pgbench run")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["INFO", "WARNING"],
+        help="the server's LOG_LEVEL (INFO, production's default, writes a line per delivery)",
+    )
     parser.add_argument(
         "--baseline",
         metavar="DIR",

@@ -39,8 +39,10 @@ class Row:
         return self.rps / self.ceiling_rps if self.ceiling_rps else None
 
 
-def production_env(database_url: str) -> dict[str, str]:
-    """What a deployment sets, with secrets made up for this run only."""
+def production_env(database_url: str, *, log_level: str = "INFO") -> dict[str, str]:
+    """What a deployment sets, with secrets made up for this run only. LOG_LEVEL is
+    production's default, INFO: each delivery writes its summary line (BenchService keeps the
+    server's output in a file); WARNING leaves that cost out."""
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     return {
         **os.environ,
@@ -52,7 +54,7 @@ def production_env(database_url: str) -> dict[str, str]:
         "METRICS_TOKEN": secrets.token_urlsafe(32),
         "STATEMENT_IMPORT_TOKENS": secrets.token_urlsafe(32),
         "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": log_level,
     }
 
 
@@ -74,6 +76,9 @@ class BenchService:
                 env=self.env,
                 start_new_session=True,
             )
+        # The server's log lines (one per delivery at INFO) go where a deployment's go: a pipe
+        # or a file, here a file of the run's, not the benchmark's terminal.
+        self.output = open(f"{self.metrics_dir}/server.log", "wb")
         try:
             self.process = server_start(
                 port=port,
@@ -81,6 +86,7 @@ class BenchService:
                 env={**self.env, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir},
                 ready_path="/readyz",
                 timeout=60,
+                output=self.output,
             )
         except RuntimeError as exc:
             self.process = None
@@ -91,6 +97,7 @@ class BenchService:
     def __exit__(self, *exc) -> None:
         for process in filter(None, (self.process, self.worker)):
             process_stop(process)
+        self.output.close()
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
 

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from core.serve import uvicorn_args
 
@@ -31,15 +32,19 @@ def server_start(
     env: dict[str, str],
     ready_path: str = "/healthz",
     timeout: float = 30,
+    output: IO[bytes] | None = None,
 ) -> subprocess.Popen:
     """Start the server on 127.0.0.1:port in its own process group and wait until ready_path
     answers 200 (/healthz needs no database; /readyz does). Raise RuntimeError if it never does.
+    Its output goes to output if given, else to this process's.
     """
     process = subprocess.Popen(
         [sys.executable, *uvicorn_args(port=port, workers=workers)],
         cwd=ROOT,
         env=env,
         start_new_session=True,
+        stdout=output,
+        stderr=output,
     )
     if not ready_within(process, f"http://127.0.0.1:{port}{ready_path}", timeout=timeout):
         process_stop(process)
