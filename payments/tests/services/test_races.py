@@ -62,10 +62,11 @@ async def test_simultaneous_distinct_operations_for_one_organization_sum_exactly
 async def test_simultaneous_first_payments_for_a_new_inn_create_one_organization(pool):
     """30 first payments for an INN nobody has seen: one organization, the exact sum.
 
-    With INSERT ... WHERE NOT EXISTS instead of ON CONFLICT, credits die in UniqueViolation.
+    Without ENSURE_PAYER's ON CONFLICT, credits die in UniqueViolation.
     """
     new_inn = "500100732259"
-    calls = [operation(payer_inn=new_inn, amount=10) for _ in range(30)]
+    # Distinct document numbers: one identity would serialize them on its lock instead.
+    calls = [operation(payer_inn=new_inn, amount=10, document_number=f"PAY-{n}") for n in range(30)]
 
     outcomes = await outcomes_of(pool, calls)
 
