@@ -6,6 +6,7 @@ server CPU per delivery is printed with the ratio of the two (docs/performance.m
 """
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.serve import uvicorn_args
 from loadtest.bench_service import (
     DUP,
     BenchService,
@@ -25,7 +27,7 @@ from loadtest.bench_service import (
 )
 from loadtest.storm import storm_run
 from loadtest.storm_plan import StormConfig, StormReport
-from testsupport.launch import free_port, process_stop
+from testsupport.launch import ROOT, free_port, process_stop, server_start
 
 BASELINE_DATABASE = "bench_baseline"
 # The baseline's own answers for a new operation and a repeat (its README).
@@ -103,6 +105,33 @@ class BaselineService:
         shutil.rmtree(self.settings_dir, ignore_errors=True)
 
 
+class FloorService:
+    """loadtest.floor_app on uvicorn, started as the service is (core.serve's command line, the
+    same workers), with no lifespan (it has no pool to open)."""
+
+    def __init__(self, *, workers: int) -> None:
+        self.workers = workers
+
+    def __enter__(self) -> "FloorService":
+        self.port = free_port()
+        args = uvicorn_args(port=self.port, workers=self.workers)
+        args[args.index("core.asgi:application")] = "loadtest.floor_app:application"
+        args[args.index("--lifespan") + 1] = "off"
+        bench_log(f"floor: Django's ASGI handler alone on port {self.port}")
+        self.process = server_start(
+            port=self.port,
+            workers=self.workers,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            ready_path="/api/organizations/0000000000/balance/",
+            args=args,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        process_stop(self.process)
+
+
 def _run_in(cwd: Path, command: list[str], env: dict[str, str]) -> None:
     subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
 
@@ -136,7 +165,8 @@ def side_by_side_run(args, env: dict[str, str], database_url: str, database_pid:
     rows: list[Row] = []
     service = BenchService(env, workers=args.workers)
     baseline = BaselineService(args.baseline, owner_url, workers=args.baseline_workers)
-    with service as url, baseline as base:
+    floor = FloorService(workers=args.workers) if args.floor else contextlib.nullcontext()
+    with service as url, baseline as base, floor:
         storm = {"url": url, "secret": env["BANK_WEBHOOK_SECRETS"], "token": env["API_TOKENS"]}
         inns = list(organizations_generate(5))
         base.seed(inns)
@@ -170,11 +200,22 @@ def side_by_side_run(args, env: dict[str, str], database_url: str, database_pid:
             )
             for problem in baseline_problems(report)[:5]:
                 bench_log(f"baseline: {problem}")
+            if args.floor:
+                bench_log(f"side by side, round {round_}: floor")
+                report, cpu = storm_measured(
+                    StormConfig(url=floor.url, secret=storm["secret"], orgs=tuple(inns), **common),
+                    floor.process.pid,
+                    None,
+                )
+                row = storm_row(f"floor, round {round_}", args.concurrency, report, cpu=cpu)
+                row.verdict = "(credits nothing)"
+                rows.append(row)
     return rows
 
 
-def cpu_ratio(rows: list[Row]) -> float | None:
-    """The service's server CPU per delivery over the baseline's, each averaged over its rounds."""
+def cpu_ratio(rows: list[Row], of: str = "service") -> float | None:
+    """The server CPU per delivery of `of` (service, or floor) over the baseline's, each
+    averaged over its rounds."""
 
     def mean(prefix: str) -> float | None:
         values = [row.server_cpu_ms for row in rows if row.case.startswith(prefix)]
@@ -182,8 +223,8 @@ def cpu_ratio(rows: list[Row]) -> float | None:
             return None
         return sum(values) / len(values)
 
-    service, baseline = mean("service"), mean("baseline")
-    return service / baseline if service is not None and baseline else None
+    numerator, baseline = mean(of), mean("baseline")
+    return numerator / baseline if numerator is not None and baseline else None
 
 
 def side_by_side_print(rows: list[Row]) -> None:
@@ -209,3 +250,6 @@ def side_by_side_print(rows: list[Row]) -> None:
         "server CPU per delivery, service / baseline: "
         + ("unknown (no /proc)" if ratio is None else f"{ratio:.2f} (target: at most 0.33)")
     )
+    floor = cpu_ratio(rows, of="floor")
+    if floor is not None:
+        print(f"server CPU per delivery, floor / baseline: {floor:.2f} (Django's handler alone)")

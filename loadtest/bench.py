@@ -67,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.side_by_side_only:
             if args.json:
                 side = [{**row.__dict__} for row in side_by_side]
-                print(json.dumps({"side_by_side": side, "cpu_ratio": cpu_ratio(side_by_side)}))
-            return 0 if all(row.verdict == "CORRECT" for row in side_by_side) else 1
+                ratios = {"cpu_ratio": cpu_ratio(side_by_side)}
+                if args.floor:
+                    ratios["floor_ratio"] = cpu_ratio(side_by_side, of="floor")
+                print(json.dumps({"side_by_side": side, **ratios}))
+            judged = [row for row in side_by_side if not row.case.startswith("floor")]
+            return 0 if all(row.verdict == "CORRECT" for row in judged) else 1
 
     rows: list[Row] = []
     service = BenchService(env, workers=args.workers)
@@ -140,6 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--baseline-workers", type=int, default=4, help="its gunicorn workers")
     parser.add_argument(
         "--side-by-side-only", action="store_true", help="with --baseline: skip the other storms"
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="with --baseline: also storm Django's ASGI handler alone (loadtest/floor_app.py)",
     )
     return parser
 

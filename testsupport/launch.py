@@ -33,13 +33,15 @@ def server_start(
     ready_path: str = "/healthz",
     timeout: float = 30,
     output: IO[bytes] | None = None,
+    args: list[str] | None = None,
 ) -> subprocess.Popen:
     """Start the server on 127.0.0.1:port in its own process group and wait until ready_path
     answers 200 (/healthz needs no database; /readyz does). Raise RuntimeError if it never does.
-    Its output goes to output if given, else to this process's.
+    Its output goes to output if given, else to this process's; args replace its command line
+    after the interpreter (core.serve's, by default).
     """
     process = subprocess.Popen(
-        [sys.executable, *uvicorn_args(port=port, workers=workers)],
+        [sys.executable, *(args or uvicorn_args(port=port, workers=workers))],
         cwd=ROOT,
         env=env,
         start_new_session=True,

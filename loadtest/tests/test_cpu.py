@@ -67,6 +67,16 @@ def test_the_ratio_is_the_services_mean_over_the_baselines():
     assert cpu_ratio([_row("service, round 1", 1.0), _row("baseline, round 1", None)]) is None
 
 
+def test_the_floor_has_its_own_ratio_and_does_not_enter_the_services():
+    rows = [
+        _row("service, round 1", 1.0),
+        _row("baseline, round 1", 4.0),
+        _row("floor, round 1", 0.8),
+    ]
+    assert cpu_ratio(rows) == pytest.approx(0.25)
+    assert cpu_ratio(rows, of="floor") == pytest.approx(0.2)
+
+
 def test_the_baseline_is_excused_only_its_own_words():
     class Report:
         problems = [
