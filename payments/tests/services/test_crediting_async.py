@@ -8,7 +8,13 @@ import pytest
 from core.db import db_pool_get
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.outcomes import PaymentOutcome
-from payments.services.crediting import PaymentResult, payment_process_async, payment_receive
+from payments.services.crediting import (
+    PaymentResult,
+    payment_process_async,
+    payment_process_steps,
+    payment_receive,
+)
+from payments.services.sql_steps import steps_transaction_async
 from testsupport.deliveries import books, operation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,3 +56,23 @@ async def test_payment_receive_uses_the_pool_when_one_is_open(pool, settings):
 
     assert result.outcome is PaymentOutcome.CREDITED
     assert pool.get_stats()["requests_num"] == stats_before + 1
+
+
+async def _prepared_runs(conn) -> dict[str, int]:
+    cursor = await conn.execute(
+        "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements"
+    )
+    return dict(await cursor.fetchall())
+
+
+async def test_the_pools_connections_execute_the_prepared_statements(pool):
+    """A pool connection EXECUTEs ENSURE_PAYER and RECORD_PAYMENT for each delivery, prepared
+    once when it opened (core.prepared), rather than sending their text to be planned again."""
+    async with pool.connection() as conn:
+        before = await _prepared_runs(conn)
+        for _ in range(3):
+            await steps_transaction_async(payment_process_steps(operation()), conn)
+        after = await _prepared_runs(conn)
+
+    assert after["payment_record"] - before["payment_record"] == 3
+    assert after["payment_payer_ensure"] - before["payment_payer_ensure"] == 3
