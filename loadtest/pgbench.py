@@ -29,12 +29,10 @@ def pgbench_script() -> str:
     values = {
         "operation_id": operation_id,
         "payer_inn": f"('{BENCH_INN_PREFIX}' || lpad(:org::text, 2, '0'))",
-        "inn": f"('{BENCH_INN_PREFIX}' || lpad(:org::text, 2, '0'))",
         "amount": ":amount::bigint",
         "document_number": "'BENCH'",
         "document_date": "now()",
         "status": "'credited'",
-        "payment_id": ":p_id::bigint",
         "operation_key": ":r::bigint",
         "identity_high": "mod(:r::bigint, 2147483647)::int",
         "identity_low": ":amount::int",
@@ -44,11 +42,9 @@ def pgbench_script() -> str:
         "claimable": "true",
     }
 
-    def bind(sql: str, *positional: str) -> str:
+    def bind(sql: str) -> str:
         sql = re.sub(r"%\((\w+)\)s", lambda m: values[m.group(1)], sql)
-        for value in positional:
-            sql = sql.replace("%s", value, 1)
-        return " ".join(sql.split())  # one line: pgbench's \gset must end the command's line
+        return " ".join(sql.split())  # one line: a pgbench command is one line
 
     # The service sends the three statements as one message (one transaction); pgbench's
     # prepared protocol sends them one by one, inside BEGIN and COMMIT. A duplicate sends the

@@ -22,7 +22,6 @@ from core.db import db_timeouts_local
 from core.prepared import sql_for
 
 Step = tuple[str, Mapping[str, Any] | Sequence[Any]]
-Row = tuple | None
 T = TypeVar("T")
 Steps = Generator[Step, Any, T]
 
