@@ -17,7 +17,6 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from core.http.layer import ASGIApp, Receive, Scope, Send
-from core.prepared import sql_prepare_all
 from core.private_apis import pool_check_set
 
 _pool: AsyncConnectionPool | None = None
@@ -155,8 +154,8 @@ async def db_pool_open() -> AsyncConnectionPool:
     if _pool is None:
         pool_settings = connections["default"].settings_dict["OPTIONS"]["pool"]
         _pool = AsyncConnectionPool(
-            # Autocommit: a transaction's BEGIN travels with its first statement
-            # (payments.services.sql_steps.steps_transaction_async), not in a round trip of its own.
+            # Autocommit: a transaction of several statements is one message, which PostgreSQL
+            # runs as one transaction (payments.services.sql_steps.steps_transaction_async).
             kwargs={**db_connection_kwargs(), "autocommit": True},
             min_size=pool_settings["min_size"],
             max_size=pool_settings["max_size"],
@@ -175,8 +174,7 @@ async def db_pool_open() -> AsyncConnectionPool:
 
 
 async def _session_configure(conn: AsyncConnection) -> None:
-    """Pin a new session to UTC, as Django pins its own connections, and prepare the declared
-    statements (core.prepared).
+    """Pin a new session to UTC, as Django pins its own connections.
 
     The database, a role or PGTZ may set a local zone; timestamps would then load as local
     times, which can be ambiguous (a DST autumn hour) or past year 9999.
@@ -184,7 +182,6 @@ async def _session_configure(conn: AsyncConnection) -> None:
     if conn.info.parameter_status("TimeZone") != "UTC":
         await conn.execute("SET TIME ZONE 'UTC'")
         await conn.commit()
-    await sql_prepare_all(conn)
 
 
 async def db_pool_close() -> None:

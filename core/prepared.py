@@ -5,10 +5,13 @@ psycopg prepares a statement after its fifth run through the extended protocol, 
 one statement per message. A message of several statements goes through the simple protocol,
 where PostgreSQL parses and plans every statement every time: for the webhook's record-and-credit
 statement, that cost the database more than the round trips it saved. A statement declared here
-is PREPAREd (SQL's, per session) when a pool connection opens, and a message on that connection
-says EXECUTE name(...) in its place. Anywhere else (Django's connection, a test's own
-connection, a transaction pooler, which does not keep a session's prepared statements) the
-text is sent as it is.
+is PREPAREd (SQL's, per session) the first time a connection runs a transaction of them
+(payments.services.sql_steps), in a message of its own, and from then on a message on that
+connection says EXECUTE name(...) in its place. Not when the connection opens: the pool opens
+connections in the background, and a PREPARE locks the tables it names while it is analysed,
+so it could deadlock with whatever else holds them (a test's TRUNCATE between examples did).
+Behind a transaction pooler, which does not keep a session's prepared statements, and on
+Django's connection, the text is sent as it is.
 """
 
 import re
@@ -50,10 +53,10 @@ def sql_prepared(name: str, sql: str) -> PreparedSQL:
     return statement
 
 
-async def sql_prepare_all(conn: psycopg.AsyncConnection) -> None:
-    """Prepare every declared statement on conn (the pool's configure step); not behind a
-    transaction pooler (settings.DB_TRANSACTION_POOLER)."""
-    if settings.DB_TRANSACTION_POOLER or not _statements:
+async def sql_prepare(conn: psycopg.AsyncConnection) -> None:
+    """Prepare every declared statement on conn, an autocommit connection, unless it has them;
+    never behind a transaction pooler (settings.DB_TRANSACTION_POOLER)."""
+    if conn in _prepared_on or settings.DB_TRANSACTION_POOLER or not _statements:
         return
     await psycopg.AsyncClientCursor(conn).execute(
         ";".join(statement.prepare for statement in _statements.values())

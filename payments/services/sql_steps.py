@@ -19,7 +19,7 @@ import psycopg
 from psycopg import AsyncClientCursor
 
 from core.db import db_timeouts_local
-from core.prepared import sql_for
+from core.prepared import sql_for, sql_prepare
 
 Step = tuple[str, Mapping[str, Any] | Sequence[Any]]
 T = TypeVar("T")
@@ -52,11 +52,12 @@ def steps_run(steps: Steps[T], cursor) -> T:
 
 async def steps_transaction_async(steps: Steps[T], conn: psycopg.AsyncConnection) -> T:
     """Run a transaction of one step (payment_process_steps: one Joined step) on conn, an
-    autocommit connection (the async pool's, core.db): one simple query (prepared statements
-    EXECUTEd where conn has them, core.prepared), which PostgreSQL runs as one transaction,
-    committed when its last statement succeeds and rolled back if any fails. One round trip.
-    Steps that ask for a second step are a programming error: they raise RuntimeError, after
-    the first has committed."""
+    autocommit connection (the async pool's, core.db): one simple query, which PostgreSQL runs
+    as one transaction, committed when its last statement succeeds and rolled back if any
+    fails. One round trip (and, the first time on conn, one more that prepares its declared
+    statements: core.prepared). Steps that ask for a second step are a programming error: they
+    raise RuntimeError, after the first has committed."""
+    await sql_prepare(conn)
     cursor = AsyncClientCursor(conn)
     step = next(steps)
     if isinstance(step, Joined):
