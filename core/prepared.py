@@ -58,9 +58,16 @@ async def sql_prepare(conn: psycopg.AsyncConnection) -> None:
     never behind a transaction pooler (settings.DB_TRANSACTION_POOLER)."""
     if conn in _prepared_on or settings.DB_TRANSACTION_POOLER or not _statements:
         return
-    await psycopg.AsyncClientCursor(conn).execute(
-        ";".join(statement.prepare for statement in _statements.values())
+    cursor = psycopg.AsyncClientCursor(conn)
+    # An earlier attempt on conn may have been cut short (its request cancelled when the client
+    # left) after PostgreSQL had prepared them: ask, rather than PREPARE one twice.
+    await cursor.execute(
+        "SELECT name FROM pg_prepared_statements WHERE name = ANY(%s)", [list(_statements)]
     )
+    prepared = {name for (name,) in await cursor.fetchall()}
+    missing = [sql.prepare for name, sql in _statements.items() if name not in prepared]
+    if missing:
+        await cursor.execute(";".join(missing))
     _prepared_on.add(conn)
 
 

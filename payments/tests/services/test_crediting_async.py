@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 
 from core.db import db_pool_get
+from core.prepared import _prepared_on
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.outcomes import PaymentOutcome
 from payments.services.crediting import (
@@ -76,3 +77,16 @@ async def test_the_pools_connections_execute_the_prepared_statements(pool):
 
     for name in ("payment_record", "payment_payer_ensure"):
         assert after[name] - before.get(name, 0) == 3
+
+
+async def test_a_connection_whose_prepare_was_cut_short_still_serves(pool):
+    """A request cancelled (its client gone) after PostgreSQL ran the PREPARE but before the
+    connection was marked prepared: the next delivery on it is served, not refused for a
+    statement that already exists."""
+    async with pool.connection() as conn:
+        await steps_transaction_async(payment_process_steps(operation()), conn)
+        _prepared_on.discard(conn)  # what the cancellation left: prepared, not marked
+
+        result = await steps_transaction_async(payment_process_steps(operation()), conn)
+
+    assert result.outcome is PaymentOutcome.CREDITED
