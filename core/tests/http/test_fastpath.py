@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.http import HttpResponse
 
-from core.http.fastpath import handler, middleware, parsers, views
+from core.http.fastpath import handler, middleware, parsers, serializers, views
 from testsupport.api import WEBHOOK
 from testsupport.dotted import dotted_resolve
 
@@ -20,7 +20,7 @@ from testsupport.dotted import dotted_resolve
 UPSTREAM_DIR = Path(__file__).parent / "fastpath_upstream"
 COPIES = [
     (module, path, copied_from)
-    for module in (handler, views, middleware, parsers)
+    for module in (handler, views, middleware, parsers, serializers)
     for path, copied_from in module.UPSTREAM.items()
 ]
 

@@ -49,3 +49,45 @@ def test_a_nested_serializer_is_refused():
 
     with pytest.raises(TypeError, match="inner"):
         Nested(data={}).is_valid()
+
+
+def test_valid_data_gives_what_drfs_own_path_gives():
+    for data in ({"amount": 3, "code": "ab"}, {"amount": 10, "code": "z", "extra": 1}):
+        serializer = Amount(data=data)
+        assert serializer.is_valid()
+        drf = serializers.Serializer.run_validation(Amount(data=data), data)
+        assert serializer.validated_data == drf == {"amount": data["amount"], "code": data["code"]}
+
+
+def test_a_serializer_that_customizes_validation_takes_drfs_path():
+    class Hooks(PrototypeFieldsSerializer):
+        amount = serializers.IntegerField()
+
+        def validate_amount(self, value):
+            return value * 100
+
+    class Whole(PrototypeFieldsSerializer):
+        amount = serializers.IntegerField()
+
+        def validate(self, attrs):
+            raise serializers.ValidationError("refused as a whole")
+
+    class Renamed(PrototypeFieldsSerializer):
+        amount = serializers.IntegerField(source="cents")
+
+    hooks, whole, renamed = (
+        Hooks(data={"amount": 2}),
+        Whole(data={"amount": 2}),
+        Renamed(data={"amount": 2}),
+    )
+
+    assert hooks.is_valid() and hooks.validated_data == {"amount": 200}
+    assert not whole.is_valid() and whole.errors == {"non_field_errors": ["refused as a whole"]}
+    assert renamed.is_valid() and renamed.validated_data == {"cents": 2}
+    with_validator = Amount(data={"amount": 3, "code": "ab"}, validators=[_refuse])
+    assert not with_validator.is_valid()
+    assert with_validator.errors == {"non_field_errors": ["no"]}
+
+
+def _refuse(value):
+    raise serializers.ValidationError("no")
