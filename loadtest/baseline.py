@@ -7,6 +7,7 @@ server CPU per delivery is printed with the ratio of the two (docs/performance.m
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -225,6 +226,19 @@ def cpu_ratio(rows: list[Row], of: str = "service") -> float | None:
 
     numerator, baseline = mean(of), mean("baseline")
     return numerator / baseline if numerator is not None and baseline else None
+
+
+def side_by_side_json(rows: list[Row]) -> str:
+    """The side-by-side rows and ratios (the floor's when it ran) as one JSON object."""
+    ratios = {"cpu_ratio": cpu_ratio(rows)}
+    if any(row.case.startswith("floor") for row in rows):
+        ratios["floor_ratio"] = cpu_ratio(rows, of="floor")
+    return json.dumps({"side_by_side": [{**row.__dict__} for row in rows], **ratios})
+
+
+def side_by_side_correct(rows: list[Row]) -> bool:
+    """Every judged storm CORRECT (the floor credits nothing and is not judged)."""
+    return all(row.verdict == "CORRECT" for row in rows if not row.case.startswith("floor"))
 
 
 def side_by_side_print(rows: list[Row]) -> None:

@@ -31,7 +31,12 @@ import json
 import os
 import sys
 
-from loadtest.baseline import cpu_ratio, side_by_side_print, side_by_side_run
+from loadtest.baseline import (
+    side_by_side_correct,
+    side_by_side_json,
+    side_by_side_print,
+    side_by_side_run,
+)
 from loadtest.bench_service import (
     DUP,
     BenchService,
@@ -39,6 +44,7 @@ from loadtest.bench_service import (
     bench_log,
     command_run,
     cpu_ms_shown,
+    log_level_argument,
     ms_shown,
     postmaster_pid,
     production_env,
@@ -66,13 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             side_by_side_print(side_by_side)
         if args.side_by_side_only:
             if args.json:
-                side = [{**row.__dict__} for row in side_by_side]
-                ratios = {"cpu_ratio": cpu_ratio(side_by_side)}
-                if args.floor:
-                    ratios["floor_ratio"] = cpu_ratio(side_by_side, of="floor")
-                print(json.dumps({"side_by_side": side, **ratios}))
-            judged = [row for row in side_by_side if not row.case.startswith("floor")]
-            return 0 if all(row.verdict == "CORRECT" for row in judged) else 1
+                print(side_by_side_json(side_by_side))
+            return 0 if side_by_side_correct(side_by_side) else 1
 
     rows: list[Row] = []
     service = BenchService(env, workers=args.workers)
@@ -114,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps([{**row.__dict__, "ratio": row.ratio} for row in rows], indent=2))
         if args.baseline:
-            side = [{**row.__dict__} for row in side_by_side]
-            print(json.dumps({"side_by_side": side, "cpu_ratio": cpu_ratio(side_by_side)}))
+            print(side_by_side_json(side_by_side))
     else:
         _print_table(rows, workers=args.workers)
     return 0 if all(row.verdict == "CORRECT" for row in rows) else 1
@@ -129,12 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--seconds", type=int, default=15, help="per pgbench run")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["INFO", "WARNING"],
-        help="the server's LOG_LEVEL (INFO, production's default, writes a line per delivery)",
-    )
+    log_level_argument(parser)
     parser.add_argument(
         "--baseline",
         metavar="DIR",

@@ -39,6 +39,16 @@ class Row:
         return self.rps / self.ceiling_rps if self.ceiling_rps else None
 
 
+def log_level_argument(parser) -> None:
+    """--log-level, for the benchmarks that start the service (production_env's log_level)."""
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["INFO", "WARNING"],
+        help="the service's LOG_LEVEL (INFO, production's default, writes a line per delivery)",
+    )
+
+
 def production_env(database_url: str, *, log_level: str = "INFO") -> dict[str, str]:
     """What a deployment sets, with secrets made up for this run only. LOG_LEVEL is
     production's default, INFO: each delivery writes its summary line (BenchService keeps the

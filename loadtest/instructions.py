@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from loadtest.bench_service import bench_log, command_run, production_env
+from loadtest.bench_service import bench_log, command_run, log_level_argument, production_env
 from loadtest.storm_plan import JSON_HEADERS, operations_plan, organizations_generate
 from testsupport.api import WEBHOOK
 from testsupport.launch import ROOT
@@ -65,12 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m loadtest.instructions", description=__doc__)
     parser.add_argument("--ops", type=int, default=300, help="operations, 3 deliveries each")
     parser.add_argument("--no-valgrind", action="store_true", help="CPU time, not instructions")
-    parser.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["INFO", "WARNING"],
-        help="LOG_LEVEL (INFO, production's default, writes a line per delivery)",
-    )
+    log_level_argument(parser)
     parser.add_argument(
         "--profile", metavar="FILE", help="keep callgrind's output there (callgrind_annotate FILE)"
     )

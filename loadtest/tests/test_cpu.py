@@ -1,10 +1,17 @@
 """The CPU-per-delivery arithmetic of `make bench`: /proc parsing, process trees, the ratio."""
 
+import json
 import os
 
 import pytest
 
-from loadtest.baseline import baseline_database_url, baseline_problems, cpu_ratio
+from loadtest.baseline import (
+    baseline_database_url,
+    baseline_problems,
+    cpu_ratio,
+    side_by_side_correct,
+    side_by_side_json,
+)
 from loadtest.bench_service import Row
 from loadtest.cpu import (
     CpuSample,
@@ -75,6 +82,17 @@ def test_the_floor_has_its_own_ratio_and_does_not_enter_the_services():
     ]
     assert cpu_ratio(rows) == pytest.approx(0.25)
     assert cpu_ratio(rows, of="floor") == pytest.approx(0.2)
+    assert json.loads(side_by_side_json(rows))["floor_ratio"] == pytest.approx(0.2)
+    assert "floor_ratio" not in json.loads(side_by_side_json(rows[:2]))
+
+
+def test_only_the_floor_is_excused_its_verdict():
+    floor = _row("floor, round 1", 0.8)
+    floor.verdict = "(credits nothing)"
+    assert side_by_side_correct([_row("service, round 1", 1.0), floor])
+    failed = _row("baseline, round 1", 3.0)
+    failed.verdict = "INCORRECT"
+    assert not side_by_side_correct([failed, floor])
 
 
 def test_the_baseline_is_excused_only_its_own_words():
