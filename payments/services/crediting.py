@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import DataError, connection, transaction
 from procrastinate.contrib.django import app as jobs
 
-from core.db import db_pool_get
+from core.db import db_pool_get, db_timeouts_local
 from payments.errors import BalanceOverflow, PaymentConflict
 from payments.models import CREDIT_TASK, Payment
 from payments.outcomes import PaymentOutcome
@@ -38,7 +38,6 @@ from payments.services.sql_steps import (
     steps_joined,
     steps_run,
     steps_transaction_async,
-    timeouts_step,
     timeouts_steps,
 )
 
@@ -227,7 +226,7 @@ def _payment_record_steps(
         # Deliveries of one operation run one after another; different operations wait only
         # when they share a business identity.
         statements.insert(0, (LOCK_OPERATION, lock_params(data.operation_id, identity)))
-        timeouts = timeouts_step()
+        timeouts = db_timeouts_local()
         if timeouts is not None:
             statements.insert(0, timeouts)
     *_, created, recorded = yield steps_joined(*statements)

@@ -60,15 +60,14 @@ async def steps_transaction_async(steps: Steps[T], conn: psycopg.AsyncConnection
     await sql_prepare(conn)
     cursor = AsyncClientCursor(conn)
     step = next(steps)
-    if isinstance(step, Joined):
-        await cursor.execute(";".join(sql_for(sql, conn) for sql in step.statements), step.params)
-    else:
-        await cursor.execute(sql_for(step[0], conn), step[1])
+    if not isinstance(step, Joined):
+        raise TypeError("a transaction on the async pool is one Joined step (steps_joined)")
+    await cursor.execute(";".join(sql_for(sql, conn) for sql in step.statements), step.params)
     rows = [await cursor.fetchone()]
     while cursor.nextset():
         rows.append(await cursor.fetchone())
     try:
-        steps.send(tuple(rows) if isinstance(step, Joined) else rows[0])
+        steps.send(tuple(rows))
     except StopIteration as done:
         return done.value
     raise RuntimeError("a transaction on the async pool is one step")
@@ -82,12 +81,8 @@ def steps_joined(*steps: Step) -> Joined:
     )
 
 
-def timeouts_step() -> Step | None:
-    """Bound this transaction's waits when the session does not (behind a transaction pooler)."""
-    return db_timeouts_local()
-
-
 def timeouts_steps() -> Steps[None]:
-    step = timeouts_step()
+    """Bound this transaction's waits when the session does not (behind a transaction pooler)."""
+    step = db_timeouts_local()
     if step is not None:
         yield step
