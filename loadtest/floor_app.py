@@ -1,11 +1,12 @@
 """`make bench --floor`: what Django's ASGI handler under this service's uvicorn costs by itself.
 
-One async view per endpoint, no middleware, no DRF, no database, no signature, no log line: the
-webhook parses the JSON body and answers as the service does for a new operation; the balance
-read answers 0. It credits nothing, so its storm's balances never move (its verdict says so).
-What it costs per delivery is the part of the service's CPU that the issue's rules keep (every
-delivery passes Django's ASGI handler under uvicorn), measured beside the baseline in one run
-(docs/performance.md, "The floor").
+The service's own handler (core.http.fastpath.handler: Django's, guarded by a drift test, without
+the two thread hops of Django's stock one) and one async view per endpoint: no middleware, no DRF,
+no database, no signature, no log line. The webhook parses the JSON body and answers as the
+service does for a new operation; the balance read answers 0. It credits nothing, so its storm's
+balances never move (its verdict says so). What it costs per delivery is the part of the
+service's CPU that the issue's rules keep (every delivery passes Django's ASGI handler under
+uvicorn), measured beside the baseline in one run (docs/performance.md, "The floor").
 """
 
 import json
@@ -44,6 +45,9 @@ urlpatterns = [
 
 django.setup()
 
-from django.core.asgi import get_asgi_application  # noqa: E402 (after settings.configure)
+from core.http.fastpath.handler import ASGIHandler  # noqa: E402 (after settings.configure)
 
-application = get_asgi_application()
+# The service's handler, not get_asgi_application()'s: Django's stock one sends request_started
+# and closes the response through sync_to_async, two thread hops a delivery that the service
+# does not make, and would make the floor measure them (about 0.7 ms of CPU a delivery).
+application = ASGIHandler()

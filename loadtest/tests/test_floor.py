@@ -1,11 +1,14 @@
-"""`make bench --floor`'s server: Django's ASGI handler alone, on the service's uvicorn command."""
+"""`make bench --floor`'s server: the service's Django ASGI handler alone, on its uvicorn command."""
 
 import json
+import subprocess
+import sys
 import urllib.request
 
 import pytest
 
 from loadtest.baseline import FloorService
+from testsupport.launch import ROOT
 
 pytestmark = pytest.mark.processes
 
@@ -31,3 +34,17 @@ def test_the_floor_answers_the_storms_requests_as_the_service_shapes_them():
         "status": "credited",
     }
     assert balance == {"inn": "7707083893", "balance": 0}
+
+
+def test_the_floor_runs_the_services_handler_not_djangos_stock_one():
+    """Django's stock handler hops to a thread twice a delivery, which the service never does:
+    a floor built on it would measure that cost too."""
+    check = (
+        "import loadtest.floor_app as floor\n"
+        "from core.http.fastpath.handler import ASGIHandler\n"
+        "assert type(floor.application) is ASGIHandler, type(floor.application)\n"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
