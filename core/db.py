@@ -156,7 +156,10 @@ async def db_pool_open() -> AsyncConnectionPool:
         _pool = AsyncConnectionPool(
             # Autocommit: a transaction of several statements is one message, which PostgreSQL
             # runs as one transaction (payments.services.sql_steps.steps_transaction_async).
-            kwargs={**db_connection_kwargs(), "autocommit": True},
+            # No automatic preparing: this pool's statements are bound on the client, which
+            # psycopg never prepares, and core.prepared prepares the large ones itself; psycopg
+            # would still count every distinct text in its cache.
+            kwargs={**db_connection_kwargs(), "autocommit": True, "prepare_threshold": None},
             min_size=pool_settings["min_size"],
             max_size=pool_settings["max_size"],
             timeout=pool_settings["timeout"],
