@@ -51,6 +51,6 @@ class APIView(AsyncAPIView):
 def _rendered(response) -> HttpResponse:
     response.render()
     plain = HttpResponse(response.content, status=response.status_code)
-    for header, value in response.items():
-        plain[header] = value
+    # The rendered response's headers, already checked and encoded, not set again one by one.
+    plain.headers = response.headers
     return plain
