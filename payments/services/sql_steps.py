@@ -13,7 +13,9 @@ lock's previous holder committed).
 """
 
 from collections.abc import Generator, Mapping, Sequence
+from datetime import date
 from typing import Any, NamedTuple, TypeVar
+from uuid import UUID
 
 import psycopg
 from psycopg import AsyncClientCursor
@@ -62,7 +64,9 @@ async def steps_transaction_async(steps: Steps[T], conn: psycopg.AsyncConnection
     step = next(steps)
     if not isinstance(step, Joined):
         raise TypeError("a transaction on the async pool is one Joined step (steps_joined)")
-    await cursor.execute(";".join(sql_for(sql, conn) for sql in step.statements), step.params)
+    await cursor.execute(
+        ";".join(sql_for(sql, conn) for sql in step.statements), _params_as_text(step.params)
+    )
     rows = [await cursor.fetchone()]
     while cursor.nextset():
         rows.append(await cursor.fetchone())
@@ -71,6 +75,21 @@ async def steps_transaction_async(steps: Steps[T], conn: psycopg.AsyncConnection
     except StopIteration as done:
         return done.value
     raise RuntimeError("a transaction on the async pool is one step")
+
+
+def _params_as_text(params: Mapping[str, Any]) -> dict[str, Any]:
+    """params with UUIDs, dates and datetimes as their ISO text, which the statements cast back
+    (every such parameter of theirs carries its ::type). A new cursor's adapter cache is empty,
+    and finding a dumper for each of those types cost more than the binding itself."""
+    return {name: _as_text(value) for name, value in params.items()}
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    return value
 
 
 def steps_joined(*steps: Step) -> Joined:
