@@ -64,7 +64,9 @@ class PaymentWebhookApi(APIView):
         request_log_bind(balance_after=result.balance_after)
         # OutputSerializer's representation, written out: the class documents the answer
         # (OpenAPI); building one per delivery cost 6% of it (docs/performance.md).
-        return Response({"operation_id": str(data.operation_id), "status": result.outcome.value})
+        return self.rendered(
+            {"operation_id": str(data.operation_id), "status": result.outcome.value}
+        )
 
 
 class OrganizationBalanceApi(APIView):

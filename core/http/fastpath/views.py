@@ -5,15 +5,23 @@ Mirrors adrf 0.1.14's APIView.async_dispatch (guarded by a drift test). adrf run
 (after the method check: a method the view lacks is a 405 before any authentication),
 and the JSON response is rendered here rather than in a Django worker thread. Unnecessary once
 adrf's initial() is a coroutine (it now runs async permissions through async_to_sync).
+
+APIView.rendered mirrors DRF 3.18's Response.rendered_content (guarded by a drift test) for a
+view's answer on the hot path: what Response(data) would become, as one plain response.
 """
 
 from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpResponse
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
 from core.http.negotiation import AnyFirstContentNegotiation
 
-UPSTREAM = {"adrf.views.APIView.async_dispatch": "adrf 0.1.14"}
+UPSTREAM = {
+    "adrf.views.APIView.async_dispatch": "adrf 0.1.14",
+    "rest_framework.response.Response.rendered_content": "DRF 3.18.3",
+}
 
 
 class APIView(AsyncAPIView):
@@ -47,8 +55,33 @@ class APIView(AsyncAPIView):
         self.response = self.finalize_response(request, response, *args, **kwargs)
         return _rendered(self.response)
 
+    def rendered(self, data, *, status: int = 200) -> HttpResponse:
+        """Response(data, status=status) as the client gets it, rendered by the negotiated JSON
+        renderer into one plain response: DRF would build a template response, render it, and
+        _rendered would copy it into a second one. With any other renderer, DRF's Response."""
+        request = self.request
+        renderer = getattr(request, "accepted_renderer", None)
+        if not isinstance(renderer, JSONRenderer):
+            return Response(data, status=status)
+        # Response.rendered_content, for a response without a content_type of its own (and no
+        # Response in the renderer's context: none exists; DRF's JSON renderers never read it).
+        charset = renderer.charset
+        content_type = renderer.media_type
+        if charset is not None:
+            content_type = f"{content_type}; charset={charset}"
+        context = self.get_renderer_context()
+        content = renderer.render(data, request.accepted_media_type, context)
+        if isinstance(content, str):
+            content = content.encode(charset)
+        plain = HttpResponse(content, status=status, content_type=content_type)
+        if not content:
+            del plain["Content-Type"]
+        return plain
+
 
 def _rendered(response) -> HttpResponse:
+    if not hasattr(response, "render"):  # APIView.rendered's: rendered already
+        return response
     response.render()
     plain = HttpResponse(response.content, status=response.status_code)
     # The rendered response's headers, already checked and encoded, not set again one by one.

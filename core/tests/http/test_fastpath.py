@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.http import HttpResponse
+from rest_framework.response import Response
 
 from core.http.fastpath import handler, middleware, parsers, serializers, views
 from testsupport.api import WEBHOOK
@@ -28,7 +29,9 @@ COPIES = [
 @pytest.mark.parametrize(("module", "path", "copied_from"), COPIES, ids=[c[1] for c in COPIES])
 def test_upstream_code_copied_into_fastpath_is_unchanged(module, path, copied_from):
     copied = (UPSTREAM_DIR / f"{path}.txt").read_text()
-    installed = textwrap.dedent(inspect.getsource(dotted_resolve(path)))
+    original = dotted_resolve(path)
+    original = getattr(original, "fget", original)  # a property's getter
+    installed = textwrap.dedent(inspect.getsource(original))
     top = path.split(".")[0]
     distribution = packages_distributions().get(top, [top])[0]  # rest_framework: DRF's
     diff = "".join(
@@ -96,3 +99,36 @@ async def test_an_admin_only_layer_still_runs_for_the_admin(rf):
     api_request = rf.get("/api/organizations/")
     await layer(api_request)
     assert not hasattr(api_request, "session")
+
+
+# --- (c) APIView.rendered answers exactly as DRF's Response would -----------------------------
+
+
+class _Answer(views.APIView):
+    permission_classes = []
+    rendered_directly = True
+
+    async def post(self, request):
+        data = {"operation_id": "00000000-0000-4000-8000-000000000001", "status": "crédité"}
+        if self.rendered_directly:
+            return self.rendered(data, status=201)
+        return Response(data, status=201)
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [None, "*/*", "application/json", "application/json; indent=4", "text/html", "x/y"],
+)
+async def test_a_view_rendered_directly_answers_as_drf_response_does(accept, rf):
+    """Body, status, headers and their order, for every Accept (a 406 included)."""
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+
+    async def answer(directly: bool) -> HttpResponse:
+        view = type("View", (_Answer,), {"rendered_directly": directly}).as_view()
+        return await view(rf.post(WEBHOOK, data=b"{}", content_type="application/json", **headers))
+
+    direct, drf = await answer(True), await answer(False)
+
+    assert (direct.status_code, direct.content) == (drf.status_code, drf.content)
+    assert list(direct.items()) == list(drf.items())
+    assert type(direct) is HttpResponse
