@@ -18,6 +18,13 @@ from payments.webhook_signing import webhook_verify
 
 logger = logging.getLogger(__name__)
 
+# The signature's headers, by the lower-case name webhook_verify reads and the key of META
+# (Django's: HTTP_, upper case, dashes as underscores).
+_SIGNATURE_HEADERS = tuple(
+    (name, "HTTP_" + name.upper().replace("-", "_"))
+    for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
+)
+
 
 class HasBankWebhookSignature(BasePermission):
     """Admit a delivery only with a valid, fresh signature by the bank over the raw body bytes."""
@@ -26,13 +33,19 @@ class HasBankWebhookSignature(BasePermission):
         secrets = settings.BANK_WEBHOOK_SECRETS
         if not secrets:
             return True
+        # Django's request itself, and the three headers read from its META: DRF's wrapper
+        # reaches each attribute through a failed lookup, and request.headers would parse every
+        # header's name to give three.
+        http_request = request._request
+        meta = http_request.META
+        headers = {name: meta.get(key, "") for name, key in _SIGNATURE_HEADERS}
         try:
-            # request.body is the raw bytes (the 413 cap has already applied); the JSON parser
-            # runs later, only for a delivery that passed.
+            # The body is the raw bytes (the 413 cap has already applied); the JSON parser runs
+            # later, only for a delivery that passed.
             webhook_verify(
                 secrets=secrets,
-                body=request.body,
-                headers=request.headers,
+                body=http_request.body,
+                headers=headers,
                 tolerance_seconds=settings.WEBHOOK_TOLERANCE_SECONDS,
             )
         except WebhookSignatureInvalid as exc:
