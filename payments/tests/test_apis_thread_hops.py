@@ -147,6 +147,24 @@ async def test_a_sync_request_started_receiver_is_named_as_a_thread_hop(settings
         signals.request_started.disconnect(on_request_started)
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_a_projects_request_started_receiver_still_receives_every_request(settings):
+    """The handler leaves request_started unsent only when Django's own receivers are all it
+    has; any other receiver gets it, with the request's scope."""
+    received = []
+
+    async def on_started(sender, scope, **kwargs) -> None:
+        received.append(scope["path"])
+
+    signals.request_started.connect(on_started)
+    try:
+        async with production_stack(settings) as client:  # its first delivery
+            await deliver(client)
+    finally:
+        signals.request_started.disconnect(on_started)
+    assert received == [WEBHOOK, WEBHOOK]
+
+
 async def _deliver_counting_hops(settings) -> None:
     async with production_stack(settings) as client:
         with thread_hops() as hops:

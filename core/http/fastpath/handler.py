@@ -2,10 +2,11 @@
 
 Mirrors Django 5.2's ASGIHandler.handle (guarded by a drift test). Django sends request_started
 and closes the response (request_finished) through sync_to_async, which starts a thread per
-request only to find nothing to clean up. Here they run inline when the request has no thread
-yet and every receiver is one of Django's own, which only clean up after sync code; otherwise
-exactly as Django runs them. Unnecessary once Django skips sync_to_async for these signals when
-a request ran no sync code.
+request only to find nothing to clean up. Here, when every receiver is one of Django's own,
+which only clean up after sync code: request_started is not sent (nothing has run yet), and the
+response is closed inline when the request has no thread. Otherwise both go exactly as Django
+sends them. Unnecessary once Django skips sync_to_async for these signals when a request ran no
+sync code.
 """
 
 import asyncio
@@ -57,11 +58,13 @@ class ASGIHandler(DjangoASGIHandler):
         except RequestAborted:
             return
         set_script_prefix(get_script_prefix(scope))
-        # changed: Django awaits request_started.asend(), a thread hop for sync receivers.
+        # changed: Django awaits request_started.asend(), a thread hop for sync receivers. When
+        # its receivers are only Django's own, it is not sent: they close and reset the current
+        # thread's database connections, before the request has run anything, and this is the
+        # event loop's thread, where no request runs the ORM. (What the startup's system check
+        # left open on it is closed by the first request_finished, which is always sent.)
         if receivers_not_inline(signals.request_started, self.__class__):
             await signals.request_started.asend(sender=self.__class__, scope=scope)
-        else:
-            signals.request_started.send(sender=self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             body_file.close()
