@@ -7,10 +7,14 @@ which only clean up after sync code: request_started is not sent (nothing has ru
 response is closed inline when the request has no thread. Otherwise both go exactly as Django
 sends them. Unnecessary once Django skips sync_to_async for these signals when a request ran no
 sync code.
+
+Also mirrors BaseHandler.resolve_request (drift-tested), keeping the match of a fixed path (a
+named view, no arguments: the webhook's) so that each delivery does not resolve it again.
 """
 
 import asyncio
 import contextlib
+import weakref
 
 import django
 from asgiref.sync import sync_to_async
@@ -22,11 +26,14 @@ from django.core.handlers.asgi import get_script_prefix
 from django.core.handlers.base import reset_urlconf
 from django.db import close_old_connections, reset_queries
 from django.dispatch import Signal
-from django.urls import set_script_prefix
+from django.urls import ResolverMatch, URLResolver, get_resolver, set_script_prefix
 
 from core.private_apis import context_has_thread, response_handler_class, signal_receivers
 
-UPSTREAM = {"django.core.handlers.asgi.ASGIHandler.handle": "Django 5.2.19"}
+UPSTREAM = {
+    "django.core.handlers.asgi.ASGIHandler.handle": "Django 5.2.19",
+    "django.core.handlers.base.BaseHandler.resolve_request": "Django 5.2.19",
+}
 
 # Django's receivers of the request signals. They act on the current thread's (or context's)
 # connections, caches and urlconf: on the event loop's thread, where the ORM never opens a
@@ -50,7 +57,30 @@ def receivers_not_inline(signal: Signal, sender: type) -> list[str]:
     ]
 
 
+# A URL resolver's matches for paths that resolve to a named view with no arguments (the
+# webhook's, the probes'), by path: a bounded few, never a path a client made up (those reach the
+# unnamed catch-all). A new resolver (Django's clear_url_caches) starts with none.
+_MATCHES_KEPT = 64
+_matches: "weakref.WeakKeyDictionary[URLResolver, dict[str, ResolverMatch]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class ASGIHandler(DjangoASGIHandler):
+    def resolve_request(self, request):
+        # Django 5.2's BaseHandler.resolve_request, keeping the matches above (changed).
+        if hasattr(request, "urlconf"):
+            return super().resolve_request(request)
+        resolver = get_resolver()
+        kept = _matches.setdefault(resolver, {})
+        resolver_match = kept.get(request.path_info)
+        if resolver_match is None:
+            resolver_match = resolver.resolve(request.path_info)
+            if _keepable(resolver_match) and len(kept) < _MATCHES_KEPT:
+                kept[request.path_info] = resolver_match
+        request.resolver_match = resolver_match
+        return resolver_match
+
     async def handle(self, scope, receive, send):
         # Django 5.2's ASGIHandler.handle; the changes are marked "changed".
         try:
@@ -105,6 +135,11 @@ class ASGIHandler(DjangoASGIHandler):
             await _response_close(response)  # changed: Django awaits sync_to_async(close)()
 
         body_file.close()
+
+
+def _keepable(match: ResolverMatch) -> bool:
+    # No arguments: nothing a request could change (process_view is handed match.kwargs).
+    return match.url_name is not None and not match.args and not match.kwargs
 
 
 async def _response_close(response) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.http import HttpResponse
+from django.urls import get_resolver, path
 from rest_framework.response import Response
 
 from core.http.fastpath import handler, middleware, parsers, serializers, views
@@ -132,3 +133,34 @@ async def test_a_view_rendered_directly_answers_as_drf_response_does(accept, rf)
     assert (direct.status_code, direct.content) == (drf.status_code, drf.content)
     assert list(direct.items()) == list(drf.items())
     assert type(direct) is HttpResponse
+
+
+# --- (d) the handler keeps the URL matches of fixed paths, per resolver ------------------------
+
+
+def _other_view(request):
+    return HttpResponse("other")
+
+
+urlpatterns = [path("api/webhook/bank/", _other_view, name="other")]
+
+
+def test_the_handler_reuses_a_fixed_paths_match_and_nothing_a_client_made_up(rf):
+    resolve = handler.ASGIHandler().resolve_request
+    first, second = resolve(rf.post(WEBHOOK)), resolve(rf.post(WEBHOOK))
+    assert first is second and first.url_name == "webhook-bank"
+
+    balance = "/api/organizations/7707083893/balance/"
+    assert resolve(rf.get(balance)) is not resolve(rf.get(balance))  # it has arguments
+    made_up = "/api/no-such-thing/"
+    assert resolve(rf.get(made_up)).url_name is None  # Django's catch-all, not kept
+    assert made_up not in handler._matches[get_resolver()]
+
+
+def test_a_new_urlconf_is_resolved_afresh(rf, settings):
+    """Django replaces the resolver when ROOT_URLCONF changes (or clear_url_caches runs): the
+    matches kept for the old one are not used."""
+    resolve = handler.ASGIHandler().resolve_request
+    assert resolve(rf.post(WEBHOOK)).url_name == "webhook-bank"
+    settings.ROOT_URLCONF = __name__
+    assert resolve(rf.post(WEBHOOK)).func is _other_view
