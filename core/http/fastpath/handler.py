@@ -49,12 +49,23 @@ def asgi_handler_get() -> "ASGIHandler":
 
 def receivers_not_inline(signal: Signal, sender: type) -> list[str]:
     """The receivers of signal that make the handler send it as Django does (in a thread)."""
+    # Worked out again only when the signal's receivers change (connect and disconnect edit its
+    # list). A receiver that died since errs towards sending as Django does.
+    connected = tuple(signal.receivers)
+    seen = _receivers_seen.get((signal, sender))
+    if seen is not None and seen[0] == connected:
+        return seen[1]
     sync_receivers, async_receivers = signal_receivers(signal, sender)
-    return [
+    names = [
         f"{receiver.__module__}.{receiver.__qualname__}"
         for receiver in [*sync_receivers, *async_receivers]
         if receiver not in INLINE_RECEIVERS
     ]
+    _receivers_seen[(signal, sender)] = (connected, names)
+    return names
+
+
+_receivers_seen: dict[tuple[Signal, type], tuple[tuple, list[str]]] = {}
 
 
 # A URL resolver's matches for paths that resolve to a named view with no arguments (the

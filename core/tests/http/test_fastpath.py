@@ -164,3 +164,21 @@ def test_a_new_urlconf_is_resolved_afresh(rf, settings):
     assert resolve(rf.post(WEBHOOK)).url_name == "webhook-bank"
     settings.ROOT_URLCONF = __name__
     assert resolve(rf.post(WEBHOOK)).func is _other_view
+
+
+def _late_receiver(sender, **kwargs):
+    """Connected after the handler has looked at the signal's receivers."""
+
+
+def test_a_receiver_connected_or_disconnected_later_is_seen():
+    from django.core import signals
+
+    sender = handler.ASGIHandler
+    assert handler.receivers_not_inline(signals.request_finished, sender) == []
+    signals.request_finished.connect(_late_receiver)
+    try:
+        named = handler.receivers_not_inline(signals.request_finished, sender)
+    finally:
+        signals.request_finished.disconnect(_late_receiver)
+    assert named == [f"{__name__}._late_receiver"]
+    assert handler.receivers_not_inline(signals.request_finished, sender) == []
