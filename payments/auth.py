@@ -13,6 +13,7 @@ from django.conf import settings
 from rest_framework.permissions import BasePermission
 
 from core.http.bearer import bearer_token, token_matches
+from core.private_apis import django_request
 from payments.errors import ApiTokenInvalid, WebhookSignatureInvalid
 from payments.webhook_signing import webhook_verify
 
@@ -36,7 +37,7 @@ class HasBankWebhookSignature(BasePermission):
         # Django's request itself, and the three headers read from its META: DRF's wrapper
         # reaches each attribute through a failed lookup, and request.headers would parse every
         # header's name to give three.
-        http_request = request._request
+        http_request = django_request(request)
         meta = http_request.META
         headers = {name: meta.get(key, "") for name, key in _SIGNATURE_HEADERS}
         try:

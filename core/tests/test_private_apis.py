@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from core.private_apis import (
     PRIVATE_APIS,
     context_has_thread,
+    django_request,
     pool_check_set,
     response_handler_class,
     signal_receivers,
@@ -86,7 +87,16 @@ def _check_cleanup():
     assert "atexit.register(self._cleanup)" in inspect.getsource(PostgresServer)
 
 
+def _check_drf_request():
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    http_request = RequestFactory().post("/", data=b"{}", content_type="application/json")
+    assert django_request(Request(http_request)) is http_request
+
+
 CHECKS = {
+    "_request": _check_drf_request,
     "_check": _check_pool_check,
     "_live_receivers": _check_live_receivers,
     "context_to_thread_executor": _check_context_to_thread_executor,
