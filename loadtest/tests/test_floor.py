@@ -1,4 +1,5 @@
-"""`make bench --floor`'s server: the service's Django ASGI handler alone, on its uvicorn command."""
+"""`make bench --floor`'s server: the service's Django ASGI handler alone, on its uvicorn
+command line."""
 
 import json
 import subprocess
@@ -44,7 +45,7 @@ def test_the_floor_runs_the_services_handler_not_djangos_stock_one():
         "from core.http.fastpath.handler import ASGIHandler\n"
         "assert type(floor.application) is ASGIHandler, type(floor.application)\n"
     )
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
