@@ -15,6 +15,7 @@ named view, no arguments: the webhook's) so that each delivery does not resolve 
 import asyncio
 import contextlib
 import weakref
+from types import MappingProxyType
 
 import django
 from asgiref.sync import sync_to_async
@@ -88,6 +89,9 @@ class ASGIHandler(DjangoASGIHandler):
         if resolver_match is None:
             resolver_match = resolver.resolve(request.path_info)
             if _keepable(resolver_match) and len(kept) < _MATCHES_KEPT:
+                # Middleware is handed the match's kwargs (process_view): read-only, so that no
+                # request can leave anything in them for the next.
+                resolver_match.kwargs = MappingProxyType(resolver_match.kwargs)
                 kept[request.path_info] = resolver_match
         request.resolver_match = resolver_match
         return resolver_match
@@ -149,7 +153,6 @@ class ASGIHandler(DjangoASGIHandler):
 
 
 def _keepable(match: ResolverMatch) -> bool:
-    # No arguments: nothing a request could change (process_view is handed match.kwargs).
     return match.url_name is not None and not match.args and not match.kwargs
 
 

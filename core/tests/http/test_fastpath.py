@@ -149,6 +149,8 @@ def test_the_handler_reuses_a_fixed_paths_match_and_nothing_a_client_made_up(rf)
     resolve = handler.ASGIHandler().resolve_request
     first, second = resolve(rf.post(WEBHOOK)), resolve(rf.post(WEBHOOK))
     assert first is second and first.url_name == "webhook-bank"
+    with pytest.raises(TypeError):  # what process_view is handed cannot carry to the next
+        first.kwargs["left"] = "behind"
 
     balance = "/api/organizations/7707083893/balance/"
     assert resolve(rf.get(balance)) is not resolve(rf.get(balance))  # it has arguments
