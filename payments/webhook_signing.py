@@ -10,6 +10,7 @@ No Django here: the load-test tool and the bank's side import webhook_sign_heade
 
 import base64
 import binascii
+import functools
 import hmac
 import re
 import time
@@ -34,6 +35,7 @@ _REASONS = {
 }
 
 
+@functools.lru_cache(maxsize=16)  # the configured secrets, decoded once rather than per delivery
 def webhook_secret_key(secret: str) -> bytes:
     """Return the HMAC key of a `whsec_<base64>` secret; raise ValueError if malformed."""
     if not secret.startswith(SECRET_PREFIX):
