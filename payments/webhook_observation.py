@@ -7,11 +7,11 @@ messages; what only the view knows (the operation, the balance after it, the tim
 service) it binds with core.observability.logs.request_log_bind. Costs a webhook no query.
 """
 
-import json
 import logging
 import time
 from functools import cache
 
+import msgspec
 from django.urls import reverse
 
 from core.errors import ErrorCode
@@ -171,10 +171,14 @@ def _webhook_observe(
 
 def _json_object(body: bytes) -> dict:
     try:
-        parsed = json.loads(body)
-    except ValueError:
+        # msgspec's decoder: the answer is the service's own JSON, read again for every delivery.
+        parsed = _JSON.decode(body)
+    except msgspec.DecodeError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
+
+
+_JSON = msgspec.json.Decoder()
 
 
 def _error_code(body: dict) -> str | None:
