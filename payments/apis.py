@@ -124,8 +124,7 @@ def _compiled_input() -> CompiledBody:
 
 @cache
 def _document_date_field() -> serializers.Field:
-    # The serializer's own field, shared as its instances share it (PrototypeFieldsSerializer).
-    return PaymentWebhookApi.InputSerializer()._prototypes()["document_date"]
+    return PaymentWebhookApi.InputSerializer.prototype("document_date")
 
 
 class OrganizationBalanceApi(APIView):

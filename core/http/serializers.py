@@ -31,6 +31,12 @@ class PrototypeFieldsSerializer(serializers.Serializer):
     def get_fields(self):
         return {name: copy.copy(field) for name, field in self._prototypes().items()}
 
+    @classmethod
+    def prototype(cls, name: str) -> serializers.Field:
+        """The class's own field `name`, which its instances share: validate with it (its
+        run_validation reads only its own rules), never bind it."""
+        return cls()._prototypes()[name]
+
     def _prototypes(self) -> dict:
         cls = type(self)
         prototypes = cls.__dict__.get("_field_prototypes")
