@@ -93,11 +93,15 @@ def _as_text(value: Any) -> Any:
 
 
 def steps_joined(*steps: Step) -> Joined:
-    """Several steps with named parameters as one (one round trip)."""
-    return Joined(
-        tuple(sql for sql, _ in steps),
-        {name: value for _, params in steps for name, value in params.items()},
-    )
+    """Several steps with named parameters as one (one round trip). Their parameters share one
+    namespace: a name two steps give different values is a ValueError, never a silent choice."""
+    joined: dict[str, Any] = {}
+    for _, params in steps:
+        for name in params.keys() & joined.keys():
+            if params[name] is not joined[name]:
+                raise ValueError(f"two steps joined give {name!r} different values")
+        joined.update(params)
+    return Joined(tuple(sql for sql, _ in steps), joined)
 
 
 def timeouts_steps() -> Steps[None]:
